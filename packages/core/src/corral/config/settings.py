@@ -1,0 +1,805 @@
+"""The settings table: every setting corral knows, declared once, as data.
+
+The command-line parser, ``corral --help``, the config-file loader, the environment-variable
+arguments and ``docs/settings.md`` are all generated from :data:`SETTINGS`. To add a setting,
+append a :class:`Setting` row (and regenerate the docs with ``python -m corral.config.docs``).
+
+Names and flags are the same as Gunicorn's, so existing command lines and config files work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from corral.config import validators as v
+
+Action = Literal["store", "store_true", "store_false", "store_const", "append"]
+
+# Sections, in the order they appear in --help and in the docs.
+SECTIONS: tuple[str, ...] = (
+    "Config File",
+    "Server Socket",
+    "Worker Processes",
+    "Security",
+    "Logging",
+    "Process Naming",
+    "Server Mechanics",
+    "Server Hooks",
+    "Debugging",
+)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting.
+
+    ``flags`` empty means the setting can only be given in a config file. ``action``,
+    ``nargs``, ``const`` and ``metavar`` mean what they mean to :mod:`argparse`; with
+    ``nargs="?"`` a bare flag stores ``const``. ``validator`` converts and checks a raw value
+    (a string from the command line or any object from a config file). For ``append`` the
+    validator receives a list. ``default`` is the raw default (validated like any value);
+    ``env_default``, if set, may compute it from the environment instead and returns
+    ``(variable name, raw value)`` or ``None``. ``hook_args`` names the positional arguments
+    of a server hook. ``type_doc`` and ``default_doc`` are only for the documentation.
+    """
+
+    name: str
+    section: str
+    doc: str
+    validator: Callable[[object], Any]
+    type_doc: str
+    default: Any = None
+    flags: tuple[str, ...] = ()
+    metavar: str | None = None
+    action: Action = "store"
+    nargs: Literal["?"] | None = None
+    const: Any = None
+    choices: tuple[str, ...] = ()
+    default_doc: str | None = None
+    env_default: Callable[[Mapping[str, str]], tuple[str, object] | None] | None = None
+    hook_args: tuple[str, ...] | None = None
+    cli_only: bool = False
+
+    @property
+    def short(self) -> str:
+        """The first line of the doc: used as the ``--help`` text."""
+        return self.doc.strip().splitlines()[0]
+
+    @property
+    def is_hook(self) -> bool:
+        return self.hook_args is not None
+
+    @property
+    def takes_value(self) -> bool:
+        """Whether the flag is followed by a value on the command line."""
+        return self.action in ("store", "append")
+
+    @property
+    def long_flag(self) -> str | None:
+        """The long (``--``) flag, used to name the setting in error messages."""
+        longs = [f for f in self.flags if f.startswith("--")]
+        return longs[0] if longs else (self.flags[0] if self.flags else None)
+
+
+@dataclass(frozen=True)
+class UnsupportedSetting:
+    """A Gunicorn setting corral does not implement (yet): accepted, warned about, ignored."""
+
+    name: str
+    flags: tuple[str, ...] = ()
+    takes_value: bool = True
+
+
+# ---------------------------------------------------------------------------------------------
+# Defaults that depend on the environment
+
+
+def _bind_from_port(environ: Mapping[str, str]) -> tuple[str, object] | None:
+    port = environ.get("PORT")
+    if port is None:
+        return None
+    return ("PORT", [f"0.0.0.0:{port.strip()}"])
+
+
+def _workers_from_env(environ: Mapping[str, str]) -> tuple[str, object] | None:
+    value = environ.get("WEB_CONCURRENCY")
+    if value is None:
+        return None
+    return ("WEB_CONCURRENCY", value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Default server hooks: they do nothing. Kept at module level so they have stable names.
+
+
+def on_starting(server: object) -> None:
+    """Default ``on_starting`` hook: does nothing."""
+
+
+def on_reload(server: object) -> None:
+    """Default ``on_reload`` hook: does nothing."""
+
+
+def when_ready(server: object) -> None:
+    """Default ``when_ready`` hook: does nothing."""
+
+
+def pre_fork(server: object, worker: object) -> None:
+    """Default ``pre_fork`` hook: does nothing."""
+
+
+def post_fork(server: object, worker: object) -> None:
+    """Default ``post_fork`` hook: does nothing."""
+
+
+def post_worker_init(worker: object) -> None:
+    """Default ``post_worker_init`` hook: does nothing."""
+
+
+def worker_int(worker: object) -> None:
+    """Default ``worker_int`` hook: does nothing."""
+
+
+def worker_abort(worker: object) -> None:
+    """Default ``worker_abort`` hook: does nothing."""
+
+
+def pre_exec(server: object) -> None:
+    """Default ``pre_exec`` hook: does nothing."""
+
+
+def pre_request(worker: object, req: object) -> None:
+    """Default ``pre_request`` hook: does nothing."""
+
+
+def post_request(worker: object, req: object, environ: object, resp: object) -> None:
+    """Default ``post_request`` hook: does nothing."""
+
+
+def child_exit(server: object, worker: object) -> None:
+    """Default ``child_exit`` hook: does nothing."""
+
+
+def worker_exit(server: object, worker: object) -> None:
+    """Default ``worker_exit`` hook: does nothing."""
+
+
+def nworkers_changed(server: object, new_value: object, old_value: object) -> None:
+    """Default ``nworkers_changed`` hook: does nothing."""
+
+
+def on_exit(server: object) -> None:
+    """Default ``on_exit`` hook: does nothing."""
+
+
+def _hook(name: str, args: tuple[str, ...], default: Callable[..., None], doc: str) -> Setting:
+    validator = v.post_request_hook if name == "post_request" else v.hook(args)
+    return Setting(
+        name=name,
+        section="Server Hooks",
+        doc=doc,
+        validator=validator,
+        type_doc=f"callable({', '.join(args)})",
+        default=default,
+        default_doc="a function that does nothing",
+        hook_args=args,
+    )
+
+
+DEFAULT_ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+# ---------------------------------------------------------------------------------------------
+# The table
+
+SETTINGS: tuple[Setting, ...] = (
+    # -- Config File ---------------------------------------------------------------------------
+    Setting(
+        name="config",
+        section="Config File",
+        flags=("-c", "--config"),
+        metavar="CONFIG",
+        validator=v.optional_string,
+        type_doc="str",
+        default=None,
+        default_doc="`./corral.conf.py` if it exists, else `./gunicorn.conf.py` if it exists",
+        cli_only=True,
+        doc="""
+The Python configuration file to load.
+
+Give a path (`PATH` or `file:PATH`) or an importable module (`python:MODULE_NAME`). Without
+this option corral looks in the current directory for `corral.conf.py`, then for
+`gunicorn.conf.py`, and loads the first one it finds. Only the command line and the
+environment arguments can choose the config file; setting `config` inside a config file has
+no effect.
+""",
+    ),
+    Setting(
+        name="wsgi_app",
+        section="Config File",
+        validator=v.app_uri,
+        type_doc="str",
+        default=None,
+        doc="""
+The WSGI application to serve, as `MODULE:VARIABLE`.
+
+Lets a config file name the application. An `APP` argument on the command line wins over it.
+""",
+    ),
+    # -- Server Socket -------------------------------------------------------------------------
+    Setting(
+        name="bind",
+        section="Server Socket",
+        flags=("-b", "--bind"),
+        metavar="ADDRESS",
+        action="append",
+        validator=v.bind_addresses,
+        type_doc="list[str]",
+        default=["127.0.0.1:8000"],
+        default_doc="`['127.0.0.1:8000']`, or `['0.0.0.0:$PORT']` when `PORT` is set",
+        env_default=_bind_from_port,
+        doc="""
+The address(es) to listen on.
+
+Each address is `HOST:PORT`, `[IPv6]:PORT`, `HOST` (port 8000), `unix:PATH` for a Unix
+domain socket, or `fd://N` for an already-open socket inherited as file descriptor `N`.
+Repeat the flag to listen on several addresses, e.g. `-b 127.0.0.1:8000 -b [::1]:8000`.
+When the `PORT` environment variable is set (as on many hosting platforms) the default
+listens on all interfaces on that port.
+""",
+    ),
+    Setting(
+        name="backlog",
+        section="Server Socket",
+        flags=("--backlog",),
+        metavar="INT",
+        validator=v.integer(1),
+        type_doc="int",
+        default=2048,
+        doc="""
+The size of the queue of connections waiting to be accepted.
+
+Clients arriving when the queue is full get an error. This only matters under heavy load;
+values between 64 and 2048 are usual.
+""",
+    ),
+    # -- Worker Processes ----------------------------------------------------------------------
+    Setting(
+        name="workers",
+        section="Worker Processes",
+        flags=("-w", "--workers"),
+        metavar="INT",
+        validator=v.integer(1),
+        type_doc="int",
+        default=1,
+        default_doc="`$WEB_CONCURRENCY` if set, else `1`",
+        env_default=_workers_from_env,
+        doc="""
+How many worker processes handle requests.
+
+A common starting point is two to four workers per CPU core; measure with your own
+application. If the `WEB_CONCURRENCY` environment variable is set, it is the default.
+""",
+    ),
+    Setting(
+        name="worker_class",
+        section="Worker Processes",
+        flags=("-k", "--worker-class"),
+        metavar="STRING",
+        validator=v.worker_class,
+        type_doc="str",
+        default="sync",
+        doc="""
+The kind of worker process to run.
+
+`sync` (the default) handles one request at a time per worker. Other worker classes are
+found by name among installed corral worker plugins, or given as a dotted Python path to a
+worker class. A config file may also assign the class itself.
+""",
+    ),
+    Setting(
+        name="threads",
+        section="Worker Processes",
+        flags=("--threads",),
+        metavar="INT",
+        validator=v.integer(1),
+        type_doc="int",
+        default=1,
+        doc="""
+How many threads each worker uses to handle requests.
+
+Only threaded worker classes use this setting.
+""",
+    ),
+    Setting(
+        name="worker_connections",
+        section="Worker Processes",
+        flags=("--worker-connections",),
+        metavar="INT",
+        validator=v.integer(1),
+        type_doc="int",
+        default=1000,
+        doc="""
+The most clients one worker serves at the same time.
+
+Only worker classes that multiplex connections (threaded or asynchronous) use this setting.
+""",
+    ),
+    Setting(
+        name="max_requests",
+        section="Worker Processes",
+        flags=("--max-requests",),
+        metavar="INT",
+        validator=v.integer(0),
+        type_doc="int",
+        default=0,
+        doc="""
+Restart a worker after it has handled this many requests (0 = never).
+
+Recycling workers now and then bounds the harm done by memory leaks in the application.
+""",
+    ),
+    Setting(
+        name="max_requests_jitter",
+        section="Worker Processes",
+        flags=("--max-requests-jitter",),
+        metavar="INT",
+        validator=v.integer(0),
+        type_doc="int",
+        default=0,
+        doc="""
+A random extra amount, up to this many requests, added to `max_requests` per worker.
+
+Each worker draws its own number so that workers do not all restart at the same moment.
+""",
+    ),
+    Setting(
+        name="timeout",
+        section="Worker Processes",
+        flags=("-t", "--timeout"),
+        metavar="INT",
+        validator=v.integer(0),
+        type_doc="int",
+        default=30,
+        doc="""
+Kill and replace a worker that has shown no sign of life for this many seconds (0 = never).
+
+For the `sync` worker this bounds how long a single request may take. Raise it only if you
+know your requests legitimately run longer.
+""",
+    ),
+    Setting(
+        name="graceful_timeout",
+        section="Worker Processes",
+        flags=("--graceful-timeout",),
+        metavar="INT",
+        validator=v.integer(0),
+        type_doc="int",
+        default=30,
+        doc="""
+Seconds a worker may take to finish its requests after being told to stop.
+
+Workers still running when this time is up are killed.
+""",
+    ),
+    Setting(
+        name="keepalive",
+        section="Worker Processes",
+        flags=("--keep-alive",),
+        metavar="INT",
+        validator=v.integer(0),
+        type_doc="int",
+        default=2,
+        doc="""
+Seconds to wait for the next request on a keep-alive connection.
+
+A few seconds suit clients that connect directly; behind a load balancer that reuses
+connections a larger value is often better.
+""",
+    ),
+    # -- Security ------------------------------------------------------------------------------
+    Setting(
+        name="limit_request_line",
+        section="Security",
+        flags=("--limit-request-line",),
+        metavar="INT",
+        validator=v.integer(0, 8190),
+        type_doc="int",
+        default=4094,
+        doc="""
+The longest request line (method, target and version) accepted, in bytes.
+
+Requests with a longer line are refused. Allowed values run from 1 to 8190; 0 removes the
+limit. Keeping a limit protects against clients sending huge request lines.
+""",
+    ),
+    Setting(
+        name="limit_request_fields",
+        section="Security",
+        flags=("--limit-request-fields",),
+        metavar="INT",
+        validator=v.integer(0, 32768),
+        type_doc="int",
+        default=100,
+        doc="""
+The most header fields accepted in one request.
+
+Requests with more header fields are refused. The value may not exceed 32768.
+""",
+    ),
+    Setting(
+        name="limit_request_field_size",
+        section="Security",
+        flags=("--limit-request-field_size",),
+        metavar="INT",
+        validator=v.integer(0),
+        type_doc="int",
+        default=8190,
+        doc="""
+The largest header field accepted, in bytes (0 = no limit).
+
+The flag is spelled with an underscore at the end, exactly as in Gunicorn. Lifting the limit
+exposes the server to clients sending huge headers.
+""",
+    ),
+    # -- Logging -------------------------------------------------------------------------------
+    Setting(
+        name="accesslog",
+        section="Logging",
+        flags=("--access-logfile",),
+        metavar="FILE",
+        validator=v.optional_string,
+        type_doc="str",
+        default=None,
+        default_doc="none (no access log)",
+        doc="""
+Where to write the access log: a file path, or `-` for standard output.
+
+Without this setting no access log is written.
+""",
+    ),
+    Setting(
+        name="access_log_format",
+        section="Logging",
+        flags=("--access-logformat",),
+        metavar="STRING",
+        validator=v.raw_string,
+        type_doc="str",
+        default=DEFAULT_ACCESS_LOG_FORMAT,
+        doc="""
+The format of access log lines.
+
+The format uses `%(NAME)s` placeholders: `h` client address, `l` always `-`, `u` user name,
+`t` time of the request, `r` request line, `m` method, `U` path without query, `q` query
+string, `H` protocol, `s` status, `B` response length, `b` response length or `-`, `f`
+referrer, `a` user agent, `T`/`M`/`D` request duration in seconds/milliseconds/microseconds,
+`L` duration as a decimal number of seconds, `p` process id, `{NAME}i` a request header,
+`{NAME}o` a response header and `{NAME}e` an environment variable (write header and variable
+names in lower case, e.g. `%({x-forwarded-for}i)s`).
+""",
+    ),
+    Setting(
+        name="errorlog",
+        section="Logging",
+        flags=("--error-logfile", "--log-file"),
+        metavar="FILE",
+        validator=v.string,
+        type_doc="str",
+        default="-",
+        doc="""
+Where to write the error log: a file path, or `-` for standard error.
+""",
+    ),
+    Setting(
+        name="loglevel",
+        section="Logging",
+        flags=("--log-level",),
+        metavar="LEVEL",
+        validator=v.choice(LOG_LEVELS),
+        choices=LOG_LEVELS,
+        type_doc="str",
+        default="info",
+        doc="""
+How much the error log says: `debug`, `info`, `warning`, `error` or `critical`.
+
+The level name is not case-sensitive.
+""",
+    ),
+    # -- Process Naming ------------------------------------------------------------------------
+    Setting(
+        name="proc_name",
+        section="Process Naming",
+        flags=("-n", "--name"),
+        metavar="STRING",
+        validator=v.optional_string,
+        type_doc="str",
+        default=None,
+        default_doc="none (the processes are named after corral)",
+        doc="""
+A name to show for the server's processes in `ps` and `top`.
+
+Useful to tell several servers apart. Renaming processes needs the optional `setproctitle`
+package.
+""",
+    ),
+    # -- Server Mechanics ----------------------------------------------------------------------
+    Setting(
+        name="preload_app",
+        section="Server Mechanics",
+        flags=("--preload",),
+        action="store_true",
+        validator=v.boolean,
+        type_doc="bool",
+        default=False,
+        doc="""
+Import the application once in the master process, before forking the workers.
+
+Preloading saves memory and start-up time, because the workers share the loaded code. The
+price is that restarting workers no longer picks up code changes.
+""",
+    ),
+    Setting(
+        name="chdir",
+        section="Server Mechanics",
+        flags=("--chdir",),
+        metavar="DIR",
+        validator=v.optional_string,
+        type_doc="str",
+        default=None,
+        default_doc="none (stay in the current directory)",
+        doc="""
+Change to this directory before loading the application.
+
+A relative path is taken from the directory corral was started in; the directory must exist.
+The stored value is the absolute path.
+""",
+    ),
+    Setting(
+        name="raw_env",
+        section="Server Mechanics",
+        flags=("-e", "--env"),
+        metavar="ENV",
+        action="append",
+        validator=v.env_pairs,
+        type_doc="list[str]",
+        default=[],
+        doc="""
+Environment variables to set for the application, as `KEY=VALUE`.
+
+Repeat the flag for several variables, e.g. `--env FOO=1 --env BAR=2`, or in a config file
+write `raw_env = ["FOO=1", "BAR=2"]`.
+""",
+    ),
+    Setting(
+        name="pidfile",
+        section="Server Mechanics",
+        flags=("-p", "--pid"),
+        metavar="FILE",
+        validator=v.optional_string,
+        type_doc="str",
+        default=None,
+        default_doc="none (no PID file)",
+        doc="""
+A file to write the master process id to.
+""",
+    ),
+    Setting(
+        name="pythonpath",
+        section="Server Mechanics",
+        flags=("--pythonpath",),
+        metavar="STRING",
+        validator=v.comma_list,
+        type_doc="list[str]",
+        default=[],
+        doc="""
+Directories to add to the Python import path, separated by commas.
+
+For example `--pythonpath /srv/app,/srv/lib`. A config file may give a comma-separated string
+or a list.
+""",
+    ),
+    # -- Server Hooks --------------------------------------------------------------------------
+    _hook(
+        "on_starting",
+        ("server",),
+        on_starting,
+        "Called once in the master process, just before it initialises.",
+    ),
+    _hook(
+        "on_reload",
+        ("server",),
+        on_reload,
+        "Called in the master process when a reload (SIGHUP) replaces the workers.",
+    ),
+    _hook(
+        "when_ready",
+        ("server",),
+        when_ready,
+        "Called in the master process once the server is listening.",
+    ),
+    _hook(
+        "pre_fork",
+        ("server", "worker"),
+        pre_fork,
+        "Called in the master process just before a worker is forked.",
+    ),
+    _hook(
+        "post_fork",
+        ("server", "worker"),
+        post_fork,
+        "Called in the new worker process just after it is forked.",
+    ),
+    _hook(
+        "post_worker_init",
+        ("worker",),
+        post_worker_init,
+        "Called in a worker once it has loaded the application.",
+    ),
+    _hook(
+        "worker_int",
+        ("worker",),
+        worker_int,
+        "Called in a worker that is stopping because of SIGINT or SIGQUIT.",
+    ),
+    _hook(
+        "worker_abort",
+        ("worker",),
+        worker_abort,
+        "Called in a worker that received SIGABRT, which normally means it timed out.",
+    ),
+    _hook(
+        "pre_exec",
+        ("server",),
+        pre_exec,
+        "Called in the master process just before it re-executes itself (SIGUSR2 upgrade).",
+    ),
+    _hook(
+        "pre_request",
+        ("worker", "req"),
+        pre_request,
+        "Called in a worker just before it handles a request.",
+    ),
+    _hook(
+        "post_request",
+        ("worker", "req", "environ", "resp"),
+        post_request,
+        "Called in a worker just after it has handled a request.\n\n"
+        "As with Gunicorn, a function taking only `(worker, req)` or `(worker, req, environ)`"
+        "\nis accepted too.",
+    ),
+    _hook(
+        "child_exit",
+        ("server", "worker"),
+        child_exit,
+        "Called in the master process after a worker has exited.",
+    ),
+    _hook(
+        "worker_exit",
+        ("server", "worker"),
+        worker_exit,
+        "Called in a worker process just before it exits.",
+    ),
+    _hook(
+        "nworkers_changed",
+        ("server", "new_value", "old_value"),
+        nworkers_changed,
+        "Called in the master process when the number of workers changes.\n\n"
+        "`old_value` is `None` the first time the number is set.",
+    ),
+    _hook(
+        "on_exit",
+        ("server",),
+        on_exit,
+        "Called in the master process just before the server exits.",
+    ),
+    # -- Debugging -----------------------------------------------------------------------------
+    Setting(
+        name="check_config",
+        section="Debugging",
+        flags=("--check-config",),
+        action="store_true",
+        validator=v.boolean,
+        type_doc="bool",
+        default=False,
+        doc="""
+Check the configuration (and that the application loads), then exit.
+
+The exit status is 0 when everything is in order and non-zero otherwise.
+""",
+    ),
+    Setting(
+        name="print_config",
+        section="Debugging",
+        flags=("--print-config",),
+        action="store_true",
+        validator=v.boolean,
+        type_doc="bool",
+        default=False,
+        doc="""
+Print every setting with its final value, then exit. Implies `--check-config`.
+""",
+    ),
+)
+
+
+# Gunicorn settings corral does not implement yet. In a config file they produce a warning
+# and are ignored; on the command line their flags are accepted, warned about and ignored, so
+# that a Gunicorn command line still starts. When a row above implements one, remove it here.
+UNSUPPORTED_SETTINGS: tuple[UnsupportedSetting, ...] = (
+    UnsupportedSetting("reload", ("--reload",), takes_value=False),
+    UnsupportedSetting("reload_engine", ("--reload-engine",)),
+    UnsupportedSetting("reload_extra_files", ("--reload-extra-file",)),
+    UnsupportedSetting("spew", ("--spew",), takes_value=False),
+    UnsupportedSetting("sendfile", ("--no-sendfile",), takes_value=False),
+    UnsupportedSetting("reuse_port", ("--reuse-port",), takes_value=False),
+    UnsupportedSetting("daemon", ("-D", "--daemon"), takes_value=False),
+    UnsupportedSetting("worker_tmp_dir", ("--worker-tmp-dir",)),
+    UnsupportedSetting("user", ("-u", "--user")),
+    UnsupportedSetting("group", ("-g", "--group")),
+    UnsupportedSetting("umask", ("-m", "--umask")),
+    UnsupportedSetting("initgroups", ("--initgroups",), takes_value=False),
+    UnsupportedSetting("tmp_upload_dir"),
+    UnsupportedSetting("secure_scheme_headers"),
+    UnsupportedSetting("forwarded_allow_ips", ("--forwarded-allow-ips",)),
+    UnsupportedSetting("forwarder_headers", ("--forwarder-headers",)),
+    UnsupportedSetting(
+        "disable_redirect_access_to_syslog",
+        ("--disable-redirect-access-to-syslog",),
+        takes_value=False,
+    ),
+    UnsupportedSetting("capture_output", ("--capture-output",), takes_value=False),
+    UnsupportedSetting("logger_class", ("--logger-class",)),
+    UnsupportedSetting("logconfig", ("--log-config",)),
+    UnsupportedSetting("logconfig_dict"),
+    UnsupportedSetting("logconfig_json", ("--log-config-json",)),
+    UnsupportedSetting("syslog_addr", ("--log-syslog-to",)),
+    UnsupportedSetting("syslog", ("--log-syslog",), takes_value=False),
+    UnsupportedSetting("syslog_prefix", ("--log-syslog-prefix",)),
+    UnsupportedSetting("syslog_facility", ("--log-syslog-facility",)),
+    UnsupportedSetting(
+        "enable_stdio_inheritance", ("-R", "--enable-stdio-inheritance"), takes_value=False
+    ),
+    UnsupportedSetting("statsd_host", ("--statsd-host",)),
+    UnsupportedSetting("dogstatsd_tags", ("--dogstatsd-tags",)),
+    UnsupportedSetting("statsd_prefix", ("--statsd-prefix",)),
+    UnsupportedSetting("default_proc_name"),
+    UnsupportedSetting("paste", ("--paste", "--paster")),
+    UnsupportedSetting("raw_paste_global_conf", ("--paste-global",)),
+    UnsupportedSetting("ssl_context"),
+    UnsupportedSetting("proxy_protocol", ("--proxy-protocol",), takes_value=False),
+    UnsupportedSetting("proxy_allow_ips", ("--proxy-allow-from",)),
+    UnsupportedSetting("keyfile", ("--keyfile",)),
+    UnsupportedSetting("certfile", ("--certfile",)),
+    UnsupportedSetting("ssl_version", ("--ssl-version",)),
+    UnsupportedSetting("cert_reqs", ("--cert-reqs",)),
+    UnsupportedSetting("ca_certs", ("--ca-certs",)),
+    UnsupportedSetting("suppress_ragged_eofs", ("--suppress-ragged-eofs",), takes_value=False),
+    UnsupportedSetting(
+        "do_handshake_on_connect", ("--do-handshake-on-connect",), takes_value=False
+    ),
+    UnsupportedSetting("ciphers", ("--ciphers",)),
+    UnsupportedSetting("strip_header_spaces", ("--strip-header-spaces",), takes_value=False),
+    UnsupportedSetting(
+        "permit_unconventional_http_method",
+        ("--permit-unconventional-http-method",),
+        takes_value=False,
+    ),
+    UnsupportedSetting(
+        "permit_unconventional_http_version",
+        ("--permit-unconventional-http-version",),
+        takes_value=False,
+    ),
+    UnsupportedSetting("casefold_http_method", ("--casefold-http-method",), takes_value=False),
+    UnsupportedSetting("header_map", ("--header-map",)),
+    UnsupportedSetting(
+        "permit_obsolete_folding", ("--permit-obsolete-folding",), takes_value=False
+    ),
+    UnsupportedSetting(
+        "tolerate_dangerous_framing", ("--tolerate-dangerous-framing",), takes_value=False
+    ),
+)
+
+SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+UNSUPPORTED_BY_NAME: dict[str, UnsupportedSetting] = {u.name: u for u in UNSUPPORTED_SETTINGS}
