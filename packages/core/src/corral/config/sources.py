@@ -122,7 +122,8 @@ class _SettingAction(argparse.Action):
     ) -> None:
         setting = self.setting
         state = _state(namespace)
-        flag = option_string or setting.long_flag or setting.name
+        # Errors name the long flag (``--workers``) even when the short one was typed.
+        flag = setting.long_flag or option_string or setting.name
         if setting.action == "store_true":
             raw: object = True
         elif setting.action == "store_false":

@@ -341,11 +341,17 @@ def _accepts_positional(func: Callable[..., object], count: int) -> bool:
 
 
 def _signature_text(func: Callable[..., object]) -> str:
+    """``name(a, b, *args)``: the parameters without annotations or defaults."""
     name = getattr(func, "__name__", type(func).__name__)
     try:
-        return f"{name}{inspect.signature(func)}"
+        parameters = inspect.signature(func).parameters.values()
     except (TypeError, ValueError):
         return name
+    shown = []
+    for p in parameters:
+        prefix = {p.VAR_POSITIONAL: "*", p.VAR_KEYWORD: "**"}.get(p.kind, "")
+        shown.append(prefix + p.name)
+    return f"{name}({', '.join(shown)})"
 
 
 def hook(args: Sequence[str]) -> Validator:
