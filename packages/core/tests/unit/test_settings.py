@@ -591,3 +591,68 @@ def test_config_pickles() -> None:
     assert copy == cfg
     assert copy.workers == 3 and copy.bind == ["unix:/tmp/x"] and copy.app_uri == "app:app"
     assert copy.source("workers") == "command line"
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows that later issues will add: the parser handles every row shape
+
+
+def _extended_table() -> tuple[Setting, ...]:
+    modes = ("off", "auto", "v1", "v2")
+    return (
+        *SETTINGS,
+        Setting(
+            name="demo_proxy_protocol",
+            section="Server Mechanics",
+            doc="Demo of an optional-value flag.",
+            validator=v.choice(modes),
+            type_doc="str",
+            default="off",
+            flags=("--demo-proxy-protocol",),
+            metavar="MODE",
+            nargs="?",
+            const="auto",
+            choices=modes,
+        ),
+        Setting(
+            name="demo_sendfile",
+            section="Server Mechanics",
+            doc="Demo of a store_const flag.",
+            validator=v.boolean,
+            type_doc="bool",
+            default=True,
+            flags=("--demo-no-sendfile",),
+            action="store_const",
+            const=False,
+        ),
+        Setting(
+            name="demo_allow_ips",
+            section="Server Mechanics",
+            doc="Demo of a CIDR list.",
+            validator=v.ip_networks,
+            type_doc="list[str]",
+            default="127.0.0.1,::1",
+            flags=("--demo-allow-ips",),
+            metavar="STRING",
+        ),
+    )
+
+
+def test_parser_handles_optional_value_const_and_cidr_rows() -> None:
+    from corral.config.sources import parse_args
+
+    table = _extended_table()
+    assert parse_args(["--demo-proxy-protocol"], table).values["demo_proxy_protocol"] == "auto"
+    parsed = parse_args(["--demo-proxy-protocol", "V2", "--demo-no-sendfile"], table)
+    assert parsed.values == {"demo_proxy_protocol": "v2", "demo_sendfile": False}
+    parsed = parse_args(["--demo-allow-ips", "10.0.0.0/8,192.168.1.7"], table)
+    assert parsed.values["demo_allow_ips"] == ["10.0.0.0/8", "192.168.1.7/32"]
+    with pytest.raises(UsageError) as info:
+        parse_args(["--demo-proxy-protocol", "v3"], table)
+    assert info.value.message == (
+        "--demo-proxy-protocol: expected one of off, auto, v1, v2, got 'v3'"
+    )
+    with pytest.raises(UsageError, match="did you mean '--demo-allow-ips'"):
+        parse_args(["--demo-alow-ips", "x"], table)
+    help_text = build_parser(table).format_help()
+    assert "--demo-proxy-protocol [MODE]" in help_text

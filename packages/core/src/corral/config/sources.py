@@ -197,7 +197,7 @@ def _help_text(setting: Setting) -> str:
     return text.replace("%", "%%")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(settings: Sequence[Setting] = SETTINGS) -> argparse.ArgumentParser:
     """The argument parser for ``corral``, generated from the settings table."""
     parser = _Parser(
         prog=PROG,
@@ -219,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     general.add_argument("-h", "--help", action=_InfoAction, help="show this help and exit")
     general.add_argument("-v", "--version", action=_InfoAction, help="show the version and exit")
     groups = {section: parser.add_argument_group(section) for section in SECTIONS}
-    for setting in SETTINGS:
+    for setting in settings:
         if setting.flags:
             groups[setting.section].add_argument(
                 *setting.flags, action=_SettingAction, dest=setting.name, setting=setting
@@ -237,23 +237,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def known_flags() -> list[str]:
+def known_flags(settings: Sequence[Setting] = SETTINGS) -> list[str]:
     """Every flag the parser accepts."""
     flags = ["-h", "--help", "-v", "--version"]
-    for setting in SETTINGS:
+    for setting in settings:
         flags.extend(setting.flags)
     for unsupported in UNSUPPORTED_SETTINGS:
         flags.extend(unsupported.flags)
     return flags
 
 
-def _argument_error(exc: argparse.ArgumentError) -> UsageError:
+def _argument_error(exc: argparse.ArgumentError, settings: Sequence[Setting]) -> UsageError:
     name = exc.argument_name or ""
     flag = max(name.split("/"), key=len) if name else ""
     message = exc.message
     if message.startswith("expected one argument"):
         action = next(
-            (s for s in SETTINGS if flag in s.flags),
+            (s for s in settings if flag in s.flags),
             None,
         )
         what = action.metavar if action and action.metavar else "a value"
@@ -264,20 +264,20 @@ def _argument_error(exc: argparse.ArgumentError) -> UsageError:
     return UsageError(f"{flag}: {message}" if flag else message)
 
 
-def parse_args(args: Sequence[str]) -> ParsedArgs:
+def parse_args(args: Sequence[str], settings: Sequence[Setting] = SETTINGS) -> ParsedArgs:
     """Parse one argument list; raise UsageError (or InfoExit for --help/--version)."""
-    parser = build_parser()
+    parser = build_parser(settings)
     namespace = argparse.Namespace()
     try:
         _, extras = parser.parse_known_args(list(args), namespace)
     except argparse.ArgumentError as exc:
-        raise _argument_error(exc)
+        raise _argument_error(exc, settings)
     state = _state(namespace)
     for extra in extras:
         if extra.startswith("-") and extra != "-":
             option = extra.split("=", 1)[0]
             message = f"unrecognized option '{option}'"
-            close = difflib.get_close_matches(option, known_flags(), n=1, cutoff=0.75)
+            close = difflib.get_close_matches(option, known_flags(settings), n=1, cutoff=0.75)
             if close:
                 message += f" (did you mean '{close[0]}'?)"
             raise UsageError(message)

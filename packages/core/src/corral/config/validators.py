@@ -349,8 +349,12 @@ def _signature_text(func: Callable[..., object]) -> str:
         return name
     shown = []
     for p in parameters:
-        prefix = {p.VAR_POSITIONAL: "*", p.VAR_KEYWORD: "**"}.get(p.kind, "")
-        shown.append(prefix + p.name)
+        if p.kind is p.VAR_POSITIONAL:
+            shown.append(f"*{p.name}")
+        elif p.kind is p.VAR_KEYWORD:
+            shown.append(f"**{p.name}")
+        else:
+            shown.append(p.name)
     return f"{name}({', '.join(shown)})"
 
 
