@@ -1,0 +1,364 @@
+"""The master process: binds, forks workers, keeps their number, kills the silent ones.
+
+The master runs no threads and never serves a request. Signal handlers only append to a
+queue (and the wake-up fd wakes the loop); the main loop does all the work, once a second
+at least: handle queued signals, reap dead children, kill workers whose heartbeat is older
+than ``--timeout``, and fork or stop workers to match ``--workers``. docs/SIGNALS.md lists
+what each signal does.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import signal
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .errors import CorralError
+from .heartbeat import Heartbeat, HeartbeatTable
+from .sockets import Listener, bind_all
+from .workers.base import APP_LOAD_ERROR, WORKER_BOOT_ERROR, WorkerContext
+
+if TYPE_CHECKING:
+    from .logs import Logs
+    from .wsgi import WSGIApp
+
+
+def set_title(title: str) -> None:
+    """Name the process in ps/top, when setproctitle is installed (corral[setproctitle])."""
+    try:
+        from setproctitle import setproctitle
+    except ImportError:  # pragma: no cover - depends on the installation
+        return
+    setproctitle(title)
+
+
+class HaltServer(CorralError):
+    """The master must stop: a worker cannot boot or load the application."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class _Child:
+    worker: Any
+    slot: int
+    aborted_at: float = 0.0  # when SIGABRT was sent for a timeout
+
+
+_SIGNALS: dict[int, str] = {
+    signal.SIGHUP: "hup",
+    signal.SIGQUIT: "quit",
+    signal.SIGINT: "int",
+    signal.SIGTERM: "term",
+    signal.SIGTTIN: "ttin",
+    signal.SIGTTOU: "ttou",
+    signal.SIGUSR1: "usr1",
+    signal.SIGUSR2: "usr2",
+    signal.SIGWINCH: "winch",
+    signal.SIGCHLD: "chld",
+}
+_KILL_AFTER_ABORT = 2.0  # seconds between SIGABRT and SIGKILL for a timed-out worker
+
+
+class Arbiter:
+    """The master process. Hooks receive it as ``server``."""
+
+    def __init__(
+        self, cfg: Any, logs: Logs, worker_class: type[Any], app: WSGIApp | None = None
+    ) -> None:
+        self.cfg = cfg
+        self.log = logs
+        self.worker_class = worker_class
+        self.app = app
+        self.pid = 0
+        self.num_workers = int(cfg.workers)
+        self.timeout = float(cfg.timeout)
+        self.listeners: list[Listener] = []
+        self.LISTENERS = self.listeners  # Gunicorn's spelling, used by some hooks
+        self.children: dict[int, _Child] = {}
+        self.worker_age = 0
+        self.proc_name = cfg.proc_name or "corral"
+        self._queue: deque[int] = deque()
+        self._wake_r = self._wake_w = -1
+        self._heartbeats: HeartbeatTable | None = None
+        self._pidfile: str | None = None
+        self._stopping = False
+
+    @property
+    def WORKERS(self) -> dict[int, Any]:
+        return {pid: child.worker for pid, child in self.children.items()}
+
+    # ----------------------------------------------------------------- start
+
+    def run(self) -> int:
+        """Serve until stopped; returns the process exit code."""
+        self.pid = os.getpid()
+        self.cfg.on_starting(self)
+        self.listeners[:] = bind_all(list(self.cfg.bind), int(self.cfg.backlog))
+        self._init_signals()
+        self._heartbeats = HeartbeatTable(max(1024, self.num_workers * 2))
+        set_title(f"corral: master [{self.proc_name}]")
+        self.log.info("Starting corral %s", __version__)
+        for listener in self.listeners:
+            self.log.info("Listening at: %s (%s)", listener.url, self.pid)
+        self.log.info("Using worker: %s", self.cfg.worker_class)
+        if self.cfg.pidfile:
+            self._write_pidfile(self.cfg.pidfile)
+        try:
+            self.cfg.when_ready(self)
+            self._manage_workers()
+            code = self._loop()
+        except HaltServer as exc:
+            self.log.error("%s", exc.message)
+            self._stop(graceful=False)
+            code = exc.exit_code
+        finally:
+            self._cleanup()
+        return code
+
+    def _loop(self) -> int:
+        while True:
+            self._wait(1.0)
+            while self._queue:
+                name = _SIGNALS[self._queue.popleft()]
+                if name == "chld":
+                    self._reap()
+                elif name in ("term", "int", "quit"):
+                    graceful = name == "term"
+                    self.log.info(
+                        "Handling signal: %s (%s stop)", name, "graceful" if graceful else "fast"
+                    )
+                    self._stop(graceful)
+                    return 0
+                else:
+                    getattr(self, f"_handle_{name}")()
+            self._reap()
+            self._murder_silent_workers()
+            self._manage_workers()
+
+    def _wait(self, timeout: float) -> None:
+        try:
+            ready, _, _ = select.select([self._wake_r], [], [], timeout)
+        except InterruptedError:
+            return
+        if ready:
+            try:
+                while os.read(self._wake_r, 64):
+                    pass
+            except BlockingIOError:
+                pass
+
+    # --------------------------------------------------------------- signals
+
+    def _init_signals(self) -> None:
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+        for sig in _SIGNALS:
+            signal.signal(sig, self._enqueue)
+
+    def _enqueue(self, signum: int, frame: FrameType | None) -> None:
+        if len(self._queue) < 16:  # a flood of the same signal is not a backlog of work
+            self._queue.append(signum)
+
+    def _handle_ttin(self) -> None:
+        old = self.num_workers
+        self.num_workers += 1
+        self.log.info("Handling signal: ttin (workers %d -> %d)", old, self.num_workers)
+        self.cfg.nworkers_changed(self, self.num_workers, old)
+
+    def _handle_ttou(self) -> None:
+        if self.num_workers <= 1:
+            self.log.info("Handling signal: ttou (already at one worker)")
+            return
+        old = self.num_workers
+        self.num_workers -= 1
+        self.log.info("Handling signal: ttou (workers %d -> %d)", old, self.num_workers)
+        self.cfg.nworkers_changed(self, self.num_workers, old)
+
+    def _handle_usr1(self) -> None:
+        self.log.info("Handling signal: usr1 (reopening log files)")
+        self.log.reopen()
+        self._kill_workers(signal.SIGUSR1)
+
+    def _handle_hup(self) -> None:
+        self.log.warning("Handling signal: hup: configuration reload is not implemented yet")
+
+    def _handle_usr2(self) -> None:
+        self.log.warning("Handling signal: usr2: re-exec upgrade is not implemented yet")
+
+    def _handle_winch(self) -> None:
+        pass  # only meaningful for a daemonised master, which corral does not do
+
+    # --------------------------------------------------------------- workers
+
+    def _manage_workers(self) -> None:
+        if self._stopping:
+            return
+        while len(self.children) < self.num_workers:
+            self._spawn_worker()
+        if len(self.children) > self.num_workers:
+            # Retire the oldest workers first.
+            by_age = sorted(self.children.items(), key=lambda item: item[1].worker.age)
+            for pid, _ in by_age[: len(self.children) - self.num_workers]:
+                self._kill(pid, signal.SIGTERM)
+
+    def _spawn_worker(self) -> None:
+        assert self._heartbeats is not None
+        self.worker_age += 1
+        slot = self._heartbeats.allocate()
+        ctx = WorkerContext(
+            cfg=self.cfg,
+            listeners=self.listeners,
+            logs=self.log,
+            heartbeat=Heartbeat(self._heartbeats, slot),
+            app=self.app,
+            ppid=self.pid,
+            age=self.worker_age,
+            server=self,
+        )
+        worker = self.worker_class(ctx)
+        self.cfg.pre_fork(self, worker)
+        pid = os.fork()
+        if pid:
+            worker.pid = pid
+            self.children[pid] = _Child(worker, slot)
+            self.log.info("Booting worker with pid: %s", pid)
+            return
+        self._run_child(worker)
+
+    def _run_child(self, worker: Any) -> None:
+        """In the forked child: run the worker, never return."""
+        code = 0
+        try:
+            signal.set_wakeup_fd(-1)  # before closing the master's pipe: never write to a reused fd
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            worker.pid = os.getpid()
+            set_title(f"corral: worker [{self.proc_name}]")
+            self.cfg.post_fork(self, worker)
+            worker.run()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:
+            self.log.exception("Exception in worker process")
+            code = 1 if getattr(worker, "booted", False) else WORKER_BOOT_ERROR
+        finally:
+            try:
+                self.cfg.worker_exit(self, worker)
+            except BaseException:
+                self.log.exception("Exception in worker_exit hook")
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            child = self.children.pop(pid, None)
+            if child is None:
+                continue
+            assert self._heartbeats is not None
+            self._heartbeats.release(child.slot)
+            if os.WIFSIGNALED(status):
+                sig = os.WTERMSIG(status)
+                name = signal.Signals(sig).name
+                if sig == signal.SIGKILL and not child.aborted_at and not self._stopping:
+                    self.log.error("Worker (pid:%s) was sent SIGKILL! Perhaps out of memory?", pid)
+                elif not self._stopping:
+                    self.log.warning("Worker (pid:%s) was killed by signal %s", pid, name)
+            else:
+                code = os.WEXITSTATUS(status)
+                if code == APP_LOAD_ERROR and not self._stopping:
+                    raise HaltServer("App failed to load.", APP_LOAD_ERROR)
+                if code == WORKER_BOOT_ERROR and not self._stopping:
+                    raise HaltServer("Worker failed to boot.", WORKER_BOOT_ERROR)
+                if code and not self._stopping:
+                    self.log.error("Worker (pid:%s) exited with code %s", pid, code)
+            self.cfg.child_exit(self, child.worker)
+
+    def _murder_silent_workers(self) -> None:
+        if not self.timeout or self._heartbeats is None:
+            return
+        now = time.monotonic()
+        for pid, child in list(self.children.items()):
+            if child.aborted_at:
+                if now - child.aborted_at >= _KILL_AFTER_ABORT:
+                    self._kill(pid, signal.SIGKILL)
+                continue
+            if self._heartbeats.silent_for(child.slot) > self.timeout:
+                self.log.critical("WORKER TIMEOUT (pid:%s)", pid)
+                child.aborted_at = now
+                self._kill(pid, signal.SIGABRT)
+
+    def _kill(self, pid: int, sig: int) -> None:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+        except OSError as exc:  # pragma: no cover - EPERM cannot happen to our children
+            if exc.errno != errno.ESRCH:
+                raise
+
+    def _kill_workers(self, sig: int) -> None:
+        for pid in list(self.children):
+            self._kill(pid, sig)
+
+    # ------------------------------------------------------------------ stop
+
+    def _stop(self, graceful: bool) -> None:
+        self._stopping = True
+        for listener in self.listeners:
+            listener.close()  # new connections are refused from now on
+        self._kill_workers(signal.SIGTERM if graceful else signal.SIGQUIT)
+        deadline = time.monotonic() + float(self.cfg.graceful_timeout)
+        while self.children and time.monotonic() < deadline:
+            self._reap()
+            if self.children:
+                time.sleep(0.05)
+        if self.children:
+            self.log.warning(
+                "Killing %d worker(s) still running after --graceful-timeout", len(self.children)
+            )
+            self._kill_workers(signal.SIGKILL)
+            while self.children:
+                self._reap()
+                time.sleep(0.01)
+
+    def _cleanup(self) -> None:
+        for listener in self.listeners:
+            listener.close()
+        if self._pidfile:
+            try:
+                os.unlink(self._pidfile)
+            except OSError:
+                pass
+        try:
+            self.cfg.on_exit(self)
+        except Exception:
+            self.log.exception("Exception in on_exit hook")
+        self.log.info("Shutting down: Master")
+
+    def _write_pidfile(self, path: str) -> None:
+        try:
+            with open(path, "w") as f:
+                f.write(f"{self.pid}\n")
+        except OSError as exc:
+            raise CorralError(f"cannot write pid file '{path}': {exc.strerror}") from None
+        self._pidfile = path

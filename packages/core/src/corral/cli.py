@@ -1,0 +1,69 @@
+"""The ``corral`` command: configuration, checks, then the arbiter.
+
+Every mistake a user can make ends here as one line on stderr and a non-zero exit code
+(see corral.errors); a traceback means a bug in corral.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from .errors import CorralError, InfoExit, UsageError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return run(args)
+    except InfoExit as exc:
+        sys.stdout.write(exc.message.rstrip("\n") + "\n")
+        return 0
+    except CorralError as exc:
+        sys.stderr.write(f"corral: error: {exc.message}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:  # Ctrl-C before the arbiter took over the signals
+        return 130
+
+
+def run(argv: list[str]) -> int:
+    from .appload import load_app, prepare_import_path
+    from .arbiter import Arbiter
+    from .config import load_config
+    from .logs import Logs
+    from .plugins import load_worker_class
+    from .sockets import parse_address
+
+    cfg = load_config(argv, os.environ)
+    if cfg.print_config:
+        for name, value in cfg.to_dict().items():
+            sys.stdout.write(f"{name:<28} = {value!r}\n")
+        return 0
+    logs = Logs(
+        loglevel=cfg.loglevel,
+        errorlog=cfg.errorlog,
+        accesslog=cfg.accesslog,
+        access_log_format=cfg.access_log_format,
+        proc_name=cfg.proc_name or "corral",
+    )
+    for warning in cfg.warnings:
+        logs.warning("%s", warning)
+    for item in cfg.raw_env or ():
+        key, _, value = item.partition("=")
+        os.environ[key] = value
+    prepare_import_path(cfg.chdir, cfg.pythonpath)
+    if not cfg.app_uri:
+        raise UsageError(
+            "no application given: corral [OPTIONS] MODULE:VARIABLE "
+            "(for example: corral myapp:app, or corral corral.demo:app)"
+        )
+    for address in cfg.bind:
+        parse_address(address)
+    worker_class = load_worker_class(cfg.worker_class)
+    if cfg.check_config:
+        load_app(cfg.app_uri)
+        sys.stdout.write(f"configuration OK: {cfg.app_uri} loads, worker '{cfg.worker_class}'\n")
+        return 0
+    app = load_app(cfg.app_uri) if cfg.preload_app else None
+    return Arbiter(cfg, logs, worker_class, app).run()

@@ -1,0 +1,179 @@
+"""The request cycle of one client connection, shared by every worker class.
+
+A :class:`Session` sits between a worker's socket handling and the HTTP core + WSGI
+adapter. It knows nothing of sockets, selectors, threads or greenlets: the worker feeds
+it bytes and does what the returned :class:`Step` says. This is the one request loop in
+corral; workers are I/O drivers around it, so a behaviour (keep-alive, pipelining,
+100-continue, error responses, PROXY handling) is written once and is the same in every
+worker.
+
+Driver contract::
+
+    step = session.receive(data)          # data=b"" when the peer closed
+    loop:
+        send step.send                    # bytes to write now (may be empty)
+        if step.job: send every item the job yields, then step = session.finish()
+                     (finish() returns the next step: pipelined requests are served
+                      from what is already buffered, without reading)
+        elif step.close: close the socket
+        else: read more and call receive() again
+
+Request bodies are collected before the application is called (``buffered`` mode: in
+memory up to ``spool_threshold`` bytes, then in a temporary file), so a slow client never
+holds an application call open.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO
+
+from .http import (
+    NEED_DATA,
+    PAUSED,
+    Connection,
+    ConnectionClosed,
+    Data,
+    EndOfMessage,
+    Limits,
+    ProtocolError,
+    Request,
+    error_response,
+)
+from .wsgi import ConnInfo, ErrorLog, FileSegment, WSGIRunner
+
+DEFAULT_SPOOL_THRESHOLD = 1024 * 1024
+
+
+@dataclass(slots=True)
+class Step:
+    """What the driver must do next."""
+
+    send: bytes = b""  # write these bytes now
+    job: Iterator[bytes | FileSegment] | None = None  # then stream this response
+    close: bool = False  # then close the connection (after ``send``)
+
+
+_NEED_DATA = Step()
+
+
+class Session:
+    """One client connection's request cycle, without I/O."""
+
+    __slots__ = (
+        "_body",
+        "_body_size",
+        "_request",
+        "conn",
+        "info",
+        "log",
+        "requests",
+        "runner",
+        "send_now",
+        "spool_threshold",
+    )
+
+    def __init__(
+        self,
+        runner: WSGIRunner,
+        info: ConnInfo,
+        limits: Limits,
+        log: ErrorLog,
+        *,
+        spool_threshold: int = DEFAULT_SPOOL_THRESHOLD,
+        send_now: Callable[[bytes], None] | None = None,
+    ) -> None:
+        self.runner = runner
+        self.info = info
+        self.log = log
+        self.conn = Connection(limits)
+        self.spool_threshold = spool_threshold
+        self.send_now = send_now
+        self.requests = 0
+        self._request: Request | None = None
+        self._body: IO[bytes] | None = None
+        self._body_size = 0
+
+    @property
+    def idle(self) -> bool:
+        """Between requests with nothing buffered: safe to close on shutdown."""
+        return self._request is None and self.conn.idle
+
+    def receive(self, data: bytes) -> Step:
+        """Feed bytes from the peer (``b""``: it closed) and advance."""
+        self.conn.receive_data(data)
+        return self.advance()
+
+    def advance(self) -> Step:
+        conn = self.conn
+        out = b""
+        while True:
+            try:
+                event = conn.next_event()
+            except ProtocolError as exc:
+                self._discard_body()
+                self.log.debug("Invalid request from %s: %s", self.info.remote_addr, exc)
+                return Step(out + error_response(exc.status, exc.reason), close=True)
+            if event is NEED_DATA:
+                return Step(out) if out else _NEED_DATA
+            if isinstance(event, Data):
+                self._write_body(event.data)
+            elif isinstance(event, Request):
+                self._request = event
+                if event.has_body:
+                    out += conn.send_continue()
+            elif isinstance(event, EndOfMessage):
+                return Step(out, job=self._dispatch())
+            elif isinstance(event, ConnectionClosed):
+                self._discard_body()
+                return Step(out, close=True)
+            elif event is PAUSED:  # pragma: no cover - a driver bug
+                raise RuntimeError("advance() called before finish()")
+
+    def finish(self) -> Step:
+        """The response job is exhausted: keep the connection, or close it."""
+        conn = self.conn
+        self._request = None
+        self._discard_body()
+        resp = conn.response
+        if resp is None or not resp.finished or not conn.keep_alive:
+            return Step(close=True)
+        conn.start_next_cycle()
+        return self.advance()
+
+    def abandon(self) -> None:
+        """The connection is being closed: release what the request held."""
+        self._request = None
+        self._discard_body()
+
+    # ---------------------------------------------------------------- helpers
+
+    def _dispatch(self) -> Iterator[bytes | FileSegment]:
+        request = self._request
+        assert request is not None
+        body = self._body
+        if body is None:
+            body = io.BytesIO(b"")
+        else:
+            body.seek(0)
+        self.requests += 1
+        return self.runner.run(self.conn, self.info, request, body, self.send_now)
+
+    def _write_body(self, data: bytes) -> None:
+        body = self._body
+        if body is None:
+            # Closed by _discard_body() when the request is done.
+            body = self._body = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+                max_size=self.spool_threshold
+            )
+        body.write(data)
+        self._body_size += len(data)
+
+    def _discard_body(self) -> None:
+        if self._body is not None:
+            self._body.close()
+            self._body = None
+        self._body_size = 0

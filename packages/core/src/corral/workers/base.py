@@ -1,0 +1,190 @@
+"""The seam between the arbiter and worker classes (built-in and plug-in).
+
+A worker class is anything that satisfies :class:`Worker`: constructed in the master with a
+:class:`WorkerContext` (keep ``__init__`` light: it runs before the fork), then ``run()`` in
+the forked child, returning when the worker should exit. :class:`BaseWorker` gives the
+common behaviour (signals, heartbeat, parent watch, app loading, hooks) so a worker class
+only writes its I/O loop in ``serve()`` and drives :class:`corral.session.Session`.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sys
+from dataclasses import dataclass
+from types import FrameType
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+from ..appload import load_app
+from ..errors import AppImportError
+from ..heartbeat import Heartbeat
+from ..http import Limits
+from ..sockets import Listener
+from ..wsgi import ConnInfo, WSGIApp, WSGIRunner
+
+if TYPE_CHECKING:
+    from ..logs import Logs
+
+WORKER_API_VERSION = 1
+"""Bumped when the seam changes incompatibly; plug-ins declare the one they speak."""
+
+# Exit codes a worker reports to the master (Gunicorn's values).
+WORKER_BOOT_ERROR = 3
+APP_LOAD_ERROR = 4
+
+
+@dataclass
+class WorkerContext:
+    """Everything the master hands to a worker."""
+
+    cfg: Any  # corral.config.Config
+    listeners: list[Listener]
+    logs: Logs
+    heartbeat: Heartbeat
+    app: WSGIApp | None  # loaded in the master with --preload, else None
+    ppid: int
+    age: int
+    server: Any  # the Arbiter, passed to server hooks
+
+
+@runtime_checkable
+class Worker(Protocol):
+    """What the arbiter requires of a worker class."""
+
+    CORRAL_WORKER_API: ClassVar[int]
+    pid: int
+
+    def __init__(self, ctx: WorkerContext) -> None: ...
+
+    def run(self) -> None: ...
+
+
+class BaseWorker:
+    """Common worker behaviour; subclasses implement :meth:`serve`."""
+
+    CORRAL_WORKER_API: ClassVar[int] = WORKER_API_VERSION
+    multithread: ClassVar[bool] = False
+
+    def __init__(self, ctx: WorkerContext) -> None:
+        self.ctx = ctx
+        self.cfg = ctx.cfg
+        self.log = ctx.logs
+        self.sockets = ctx.listeners
+        self.age = ctx.age
+        self.ppid = ctx.ppid
+        self.pid = 0  # set in the child
+        self.alive = True
+        self.booted = False
+        self.nr = 0  # requests handled
+        self.wsgi: WSGIApp | None = ctx.app
+        self.runner: WSGIRunner | None = None
+        self.wakeup_r = -1
+        self._wakeup_w = -1
+        max_requests = int(self.cfg.max_requests or 0)
+        jitter = int(self.cfg.max_requests_jitter or 0)
+        if max_requests > 0 and jitter > 0:
+            max_requests += random.randint(0, jitter)
+        self.max_requests = max_requests or sys.maxsize
+        self.limits = Limits(
+            max_request_line=self.cfg.limit_request_line,
+            max_fields=self.cfg.limit_request_fields,
+            max_field_size=self.cfg.limit_request_field_size,
+        )
+
+    def __str__(self) -> str:
+        return f"<Worker {self.pid}>"
+
+    # ---------------------------------------------------------- life cycle
+
+    def run(self) -> None:
+        """Runs in the forked child. Returns when the worker should exit."""
+        self.pid = os.getpid()
+        self.init_signals()
+        self.load_wsgi()
+        self.cfg.post_worker_init(self)
+        self.booted = True
+        self.notify()
+        self.serve()
+
+    def serve(self) -> None:
+        raise NotImplementedError
+
+    def load_wsgi(self) -> None:
+        if self.wsgi is None:
+            try:
+                self.wsgi = load_app(self.ctx.cfg.app_uri)
+            except AppImportError as exc:
+                self.log.error("%s", exc)
+                sys.exit(APP_LOAD_ERROR)
+        self.runner = WSGIRunner(
+            self.wsgi,
+            self.log,
+            self.log,
+            multithread=self.multithread,
+            multiprocess=self.cfg.workers > 1,
+            script_name=os.environ.get("SCRIPT_NAME", ""),
+        )
+
+    def conn_info(self, listener: Listener, peer: Any) -> ConnInfo:
+        """The environ facts of a connection accepted on ``listener`` from ``peer``."""
+        name, port = listener.server_name_port()
+        if isinstance(peer, tuple):
+            return ConnInfo(str(peer[0]), int(peer[1]), name, port)
+        return ConnInfo(peer.decode() if isinstance(peer, bytes) else str(peer), None, name, port)
+
+    def notify(self) -> None:
+        """Heartbeat; also notices a dead master."""
+        self.ctx.heartbeat.beat()
+        if os.getppid() != self.ppid:
+            self.log.info("Parent changed, shutting down: %s", self)
+            self.alive = False
+
+    def count_request(self) -> None:
+        self.nr += 1
+        if self.nr >= self.max_requests and self.alive:
+            self.log.info("Autorestarting worker after current request.")
+            self.alive = False
+
+    # -------------------------------------------------------------- signals
+
+    def init_signals(self) -> None:
+        # Forget the master's handlers and wake-up fd; master-only signals are ignored.
+        for sig in (signal.SIGHUP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR2, signal.SIGWINCH):
+            signal.signal(sig, signal.SIG_IGN)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, self.handle_term)
+        signal.signal(signal.SIGINT, self.handle_quit)
+        signal.signal(signal.SIGQUIT, self.handle_quit)
+        signal.signal(signal.SIGABRT, self.handle_abort)
+        signal.signal(signal.SIGUSR1, self.handle_usr1)
+        # A pipe the event loop watches, so a signal wakes it at once.
+        self.wakeup_r, self._wakeup_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(self._wakeup_w, warn_on_full_buffer=False)
+        # Let a blocked system call see the signal rather than being restarted silently.
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+            signal.siginterrupt(sig, True)
+
+    def handle_term(self, signum: int, frame: FrameType | None) -> None:
+        self.alive = False  # graceful: the loop finishes what is in flight
+
+    def handle_quit(self, signum: int, frame: FrameType | None) -> None:
+        self.alive = False
+        self.cfg.worker_int(self)
+        sys.exit(0)
+
+    def handle_abort(self, signum: int, frame: FrameType | None) -> None:
+        self.alive = False
+        self.cfg.worker_abort(self)
+        sys.exit(1)
+
+    def handle_usr1(self, signum: int, frame: FrameType | None) -> None:
+        self.log.reopen()
+
+    def drain_wakeup(self) -> None:
+        try:
+            while os.read(self.wakeup_r, 512):
+                pass
+        except (BlockingIOError, OSError):
+            pass

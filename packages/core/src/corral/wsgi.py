@@ -1,0 +1,410 @@
+"""The WSGI adapter (PEP 3333): environ in, application called, response bytes out.
+
+:meth:`WSGIRunner.run` is a generator. It calls the application, then yields what must be
+written to the socket: ``bytes``, or a :class:`FileSegment` that a driver may send with
+``os.sendfile``. Drivers iterate it at their own pace (a non-blocking driver parks it while
+the client is slow to read), so one adapter serves every worker class.
+
+If the application fails before the response head is sent, the client gets a 500 and the
+traceback goes to the error log; if it fails after, the generator raises
+:class:`AbortConnection` and the driver closes the connection (the client sees a truncated
+response, the only honest signal left).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import IO, Any, Protocol
+from urllib.parse import unquote_to_bytes
+
+import httptools
+
+from . import SERVER_SOFTWARE
+from .http import Connection, Request
+from .logs import AccessRecord
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+StartResponse = Callable[..., Callable[[bytes], None]]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class ErrorLog(Protocol):
+    """What the adapter needs of the error log."""
+
+    def debug(self, msg: str, *args: Any) -> None: ...
+    def info(self, msg: str, *args: Any) -> None: ...
+    def error(self, msg: str, *args: Any) -> None: ...
+    def exception(self, msg: str, *args: Any) -> None: ...
+    def warning(self, msg: str, *args: Any) -> None: ...
+
+
+class AccessLog(Protocol):
+    @property
+    def access_enabled(self) -> bool: ...
+
+    def access(self, rec: Any) -> None: ...
+
+
+class AbortConnection(Exception):
+    """The response cannot be completed: the driver must close the connection."""
+
+
+@dataclass(slots=True)
+class FileSegment:
+    """``count`` bytes of ``fileno`` from ``offset``, for ``os.sendfile``.
+
+    ``prefix`` and ``suffix`` are framing bytes to write before and after (chunked).
+    """
+
+    fileno: int
+    offset: int
+    count: int
+    prefix: bytes = b""
+    suffix: bytes = b""
+
+
+class FileWrapper:
+    """``wsgi.file_wrapper``: lets the server send a file with ``os.sendfile``."""
+
+    def __init__(self, filelike: IO[bytes], blksize: int = 65536) -> None:
+        self.filelike = filelike
+        self.blksize = blksize
+        if hasattr(filelike, "close"):
+            self.close = filelike.close
+
+    def __iter__(self) -> Iterator[bytes]:
+        read = self.filelike.read
+        while True:
+            block = read(self.blksize)
+            if not block:
+                return
+            yield block
+
+    def sendfile_span(self) -> tuple[int, int, int] | None:
+        """(fd, offset, count) when the file is a regular file the kernel can send."""
+        try:
+            fd = self.filelike.fileno()
+            st = os.fstat(fd)
+            offset = self.filelike.tell()
+        except (AttributeError, OSError, ValueError):
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return fd, offset, max(0, st.st_size - offset)
+
+
+@dataclass(slots=True)
+class ConnInfo:
+    """Facts about one client connection that the environ is built from."""
+
+    remote_addr: str
+    remote_port: int | None
+    server_name: str
+    server_port: str
+    url_scheme: str = "http"
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. PROXY protocol details
+
+
+class ErrorStream:
+    """``wsgi.errors``: text written by the application goes to the error log."""
+
+    def __init__(self, log: ErrorLog) -> None:
+        self._log = log
+        self._buf = ""
+
+    def write(self, text: str) -> int:
+        self._buf += text
+        while "\n" in self._buf:
+            line, self._buf = self._buf.split("\n", 1)
+            self._log.error("%s", line)
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        if self._buf:
+            self._log.error("%s", self._buf)
+            self._buf = ""
+
+
+def _split_host(host: str, default_port: str) -> tuple[str, str]:
+    if host.startswith("["):  # [IPv6]:port
+        end = host.find("]")
+        if end != -1:
+            rest = host[end + 1 :]
+            return host[: end + 1], rest[1:] if rest.startswith(":") else default_port
+    name, sep, port = host.rpartition(":")
+    if sep and port.isdigit():
+        return name, port
+    return host, default_port
+
+
+_ERROR_BODY = b"Internal Server Error\n"
+_ERROR_HEADERS = (
+    ("Content-Type", "text/plain; charset=utf-8"),
+    ("Content-Length", str(len(_ERROR_BODY))),
+    ("Connection", "close"),  # the application's state is unknown: start afresh
+)
+
+
+class WSGIRunner:
+    """Calls one WSGI application for the requests of one worker."""
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        log: ErrorLog,
+        access: AccessLog | None = None,
+        *,
+        multithread: bool = False,
+        multiprocess: bool = False,
+        script_name: str = "",
+    ) -> None:
+        self.app = app
+        self.log = log
+        self.access = access if access is not None and access.access_enabled else None
+        self.script_name = script_name.rstrip("/")
+        self.pid = os.getpid()
+        self._constant = {
+            "wsgi.version": (1, 0),
+            "wsgi.errors": ErrorStream(log),
+            "wsgi.multithread": multithread,
+            "wsgi.multiprocess": multiprocess,
+            "wsgi.run_once": False,
+            "wsgi.input_terminated": True,
+            "wsgi.file_wrapper": FileWrapper,
+            "SERVER_SOFTWARE": SERVER_SOFTWARE,
+            "SCRIPT_NAME": self.script_name,
+        }
+
+    # ----------------------------------------------------------------- environ
+
+    def environ(self, info: ConnInfo, request: Request, body: IO[bytes]) -> dict[str, Any]:
+        env: dict[str, Any] = self._constant.copy()
+        target = request.target
+        if target[:1] == b"/":
+            path, _, query = target.partition(b"?")
+            path, _, _ = path.partition(b"#")
+        else:  # absolute-form (RFC 9112 §3.2.2) or asterisk-form
+            try:
+                url = httptools.parse_url(target)
+            except httptools.HttpParserInvalidURLError:
+                path, query = target, b""
+            else:
+                path = url.path or (b"*" if target == b"*" else b"/")
+                query = url.query or b""
+        path_info = unquote_to_bytes(path).decode("latin-1")
+        script_name = self.script_name
+        if script_name and (path_info == script_name or path_info.startswith(script_name + "/")):
+            path_info = path_info[len(script_name) :]
+        env["PATH_INFO"] = path_info
+        env["QUERY_STRING"] = query.decode("latin-1")
+        env["RAW_URI"] = target.decode("latin-1")
+        env["REQUEST_METHOD"] = request.method.decode("latin-1")
+        env["SERVER_PROTOCOL"] = "HTTP/" + request.http_version
+        env["REMOTE_ADDR"] = info.remote_addr
+        if info.remote_port is not None:
+            env["REMOTE_PORT"] = str(info.remote_port)
+        env["wsgi.url_scheme"] = info.url_scheme
+        env["wsgi.input"] = body
+        host = None
+        for name, value in request.headers:
+            key = name.decode("latin-1").upper().replace("-", "_")
+            text = value.decode("latin-1")
+            if key == "CONTENT_TYPE" or key == "CONTENT_LENGTH":
+                env[key] = text
+                continue
+            if key == "HOST" and host is None:
+                host = text
+            key = "HTTP_" + key
+            if key in env:
+                # RFC 9110 §5.3: repeated fields combine into one comma-separated list.
+                sep = "; " if key == "HTTP_COOKIE" else ","
+                env[key] = env[key] + sep + text
+            else:
+                env[key] = text
+        if request.chunked:
+            env.pop("CONTENT_LENGTH", None)
+        elif request.content_length is not None:
+            env["CONTENT_LENGTH"] = str(request.content_length)
+        if host:
+            default_port = "443" if info.url_scheme == "https" else "80"
+            env["SERVER_NAME"], env["SERVER_PORT"] = _split_host(host, default_port)
+        else:
+            env["SERVER_NAME"], env["SERVER_PORT"] = info.server_name, info.server_port
+        if info.extra:
+            env.update(info.extra)
+        return env
+
+    # --------------------------------------------------------------- the call
+
+    def run(
+        self,
+        conn: Connection,
+        info: ConnInfo,
+        request: Request,
+        body: IO[bytes],
+        send_now: Callable[[bytes], None] | None = None,
+    ) -> Iterator[bytes | FileSegment]:
+        """Call the application for ``request``; yield the bytes of its response."""
+        started = time.time()
+        environ = self.environ(info, request, body)
+        head: list[Any] = [None, None]  # status, headers: set by start_response
+        sent = False
+        pending: list[bytes] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+        ) -> Callable[[bytes], None]:
+            if exc_info is not None:
+                try:
+                    if sent:
+                        raise exc_info[1].with_traceback(exc_info[2])
+                finally:
+                    exc_info = None
+            elif head[0] is not None:
+                raise AssertionError("start_response() called twice without exc_info")
+            if type(status) is not str or len(status) < 4 or not status[:3].isdigit():
+                raise TypeError(f"WSGI status must be a str like '200 OK', got {status!r}")
+            for item in headers:
+                if type(item) is not tuple or len(item) != 2:
+                    raise TypeError(f"WSGI header must be a (name, value) tuple: {item!r}")
+                if type(item[0]) is not str or type(item[1]) is not str:
+                    raise TypeError(f"WSGI header name and value must be str: {item!r}")
+            head[0] = status
+            head[1] = headers
+            return write
+
+        def start_bytes() -> bytes:
+            nonlocal sent
+            status = head[0]
+            if status is None:
+                raise AssertionError("the application returned without calling start_response()")
+            out = conn.send_response(int(status[:3]), status[4:], head[1])
+            sent = True
+            return out
+
+        def write(data: bytes) -> None:
+            # PEP 3333 write(): data must be sent (or buffered) before it returns.
+            if type(data) is not bytes:
+                raise TypeError(f"write() takes bytes, got {type(data).__name__}")
+            out = (b"" if sent else start_bytes()) + conn.send_data(data)
+            if send_now is not None:
+                send_now(out)
+            else:
+                pending.append(out)
+
+        result: Iterable[bytes] | None = None
+        try:
+            result = self.app(environ, start_response)
+            if pending:
+                yield b"".join(pending)
+                pending.clear()
+            if type(result) is list and len(result) == 1 and not sent:
+                # The common case, written with a single send.
+                chunk = result[0]
+                if type(chunk) is not bytes:
+                    raise TypeError(f"the application yielded {type(chunk).__name__}, not bytes")
+                yield start_bytes() + conn.send_data(chunk) + conn.send_eom()
+            elif isinstance(result, FileWrapper) and (span := result.sendfile_span()):
+                yield from self._send_file(conn, start_bytes() if not sent else b"", span)
+            else:
+                for chunk in result:
+                    if type(chunk) is not bytes:
+                        raise TypeError(
+                            f"the application yielded {type(chunk).__name__}, not bytes"
+                        )
+                    if pending:
+                        yield b"".join(pending)
+                        pending.clear()
+                    if not chunk:
+                        continue  # PEP 3333: the head waits for the first non-empty chunk
+                    if sent:
+                        yield conn.send_data(chunk)
+                    else:
+                        yield start_bytes() + conn.send_data(chunk)
+                if pending:
+                    yield b"".join(pending)
+                    pending.clear()
+                yield (b"" if sent else start_bytes()) + conn.send_eom()
+        except AbortConnection:
+            raise
+        except Exception:
+            self.log.exception(
+                "Error handling request %s", request.target.decode("latin-1", "replace")
+            )
+            if sent:
+                raise AbortConnection("application failed after the response began") from None
+            head[0], head[1] = "500 Internal Server Error", list(_ERROR_HEADERS)
+            yield start_bytes() + conn.send_data(_ERROR_BODY) + conn.send_eom()
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    self.log.exception("Error closing the application's iterable")
+            resp = conn.response
+            if resp is not None and resp.overrun:
+                self.log.warning(
+                    "%s: the application sent more bytes than its Content-Length; truncated",
+                    request.target.decode("latin-1", "replace"),
+                )
+            if self.access is not None:
+                self._log_access(info, request, environ, head, resp, started)
+
+    def _send_file(
+        self, conn: Connection, head: bytes, span: tuple[int, int, int]
+    ) -> Iterator[bytes | FileSegment]:
+        fd, offset, count = span
+        resp = conn.response
+        assert resp is not None
+        count = resp.account(count)
+        if head:
+            yield head
+        if count:
+            yield FileSegment(fd, offset, count, resp.chunk_prefix(count), resp.chunk_suffix())
+        yield conn.send_eom()
+
+    def _log_access(
+        self,
+        info: ConnInfo,
+        request: Request,
+        environ: dict[str, Any],
+        head: list[Any],
+        resp: Any,
+        started: float,
+    ) -> None:
+        assert self.access is not None
+        status = head[0] or "500 Internal Server Error"
+        try:
+            self.access.access(
+                AccessRecord(
+                    remote_addr=info.remote_addr,
+                    remote_port=info.remote_port,
+                    method=environ["REQUEST_METHOD"],
+                    path=environ["RAW_URI"].partition("?")[0],
+                    query=environ["QUERY_STRING"],
+                    protocol=environ["SERVER_PROTOCOL"],
+                    status=int(status[:3]),
+                    status_text=status,
+                    response_length=resp.body_bytes if resp is not None else 0,
+                    request_headers=[
+                        (n.decode("latin-1"), v.decode("latin-1")) for n, v in request.headers
+                    ],
+                    response_headers=list(head[1] or []),
+                    environ=environ,
+                    request_time=time.time() - started,
+                    start_time=started,
+                    pid=self.pid,
+                )
+            )
+        except Exception:
+            self.log.exception("Error writing the access log")
