@@ -110,7 +110,7 @@ def load_app(uri: str) -> Callable[..., Any]:
     return app
 
 
-def prepare_import_path(chdir: str | None, pythonpath: str | None) -> None:
+def prepare_import_path(chdir: str | None, pythonpath: str | list[str] | None) -> None:
     """Apply --chdir and --pythonpath so the application's module can be found."""
     if chdir:
         try:
@@ -121,7 +121,9 @@ def prepare_import_path(chdir: str | None, pythonpath: str | None) -> None:
     if cwd not in sys.path:
         sys.path.insert(0, cwd)
     if pythonpath:
-        for entry in reversed([p.strip() for p in pythonpath.split(",") if p.strip()]):
+        if isinstance(pythonpath, str):
+            pythonpath = pythonpath.split(",")
+        for entry in reversed([p.strip() for p in pythonpath if p.strip()]):
             path = os.path.abspath(entry)
             if path not in sys.path:
                 sys.path.insert(0, path)

@@ -1,0 +1,125 @@
+"""corral's task runner.
+
+    python3 -m pip install nox && python3 -m nox    # the whole suite, as CI runs it
+    nox -s tests        # unit + integration tests of every package
+    nox -s lint         # ruff and mypy
+    nox -s conformance  # real nginx / HAProxy / stunnel in containers
+    nox -s bench        # benchmarks against Gunicorn (not part of the pass/fail suite)
+
+Debian packages the suites need are listed in tools/system-packages.txt and installed
+with apt-get when missing (as root; otherwise the session says what to install).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PACKAGES = ROOT / "packages"
+nox.options.sessions = ["tests", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+PYTHON = "3.11"
+
+
+def workspace_packages() -> list[Path]:
+    """Every distribution under packages/, core first."""
+    found = sorted(p.parent for p in PACKAGES.glob("*/pyproject.toml"))
+    return sorted(found, key=lambda p: p.name != "core")
+
+
+def install_workspace(session: nox.Session) -> None:
+    """Editable installs of every workspace package plus the dev dependencies."""
+    args = []
+    for pkg in workspace_packages():
+        args += ["-e", str(pkg)]
+    session.install(*args, "-e", f"{ROOT}[dev]")
+
+
+def system_packages() -> list[str]:
+    lines = (ROOT / "tools" / "system-packages.txt").read_text().splitlines()
+    return [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
+
+
+def _missing_debian_packages(names: list[str]) -> list[str]:
+    missing = []
+    for name in names:
+        result = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status}", name], capture_output=True, text=True
+        )
+        if "install ok installed" not in result.stdout:
+            missing.append(name)
+    return missing
+
+
+def ensure_system_packages(session: nox.Session) -> None:
+    """apt-get install what tools/system-packages.txt lists and is not installed yet."""
+    if shutil.which("dpkg-query") is None:
+        session.warn("not a Debian-based system: install the equivalents of "
+                     f"{', '.join(system_packages())} yourself")
+        return
+    missing = _missing_debian_packages(system_packages())
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        session.error(
+            "missing Debian packages: " + " ".join(missing)
+            + "\n  install them with: sudo apt-get update && sudo apt-get install -y "
+            + " ".join(missing)
+        )
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-q", external=True, env=env)
+    session.run(
+        "apt-get", "install", "-y", "-q", "--no-install-recommends", *missing,
+        external=True, env=env,
+    )
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Unit and integration tests of every workspace package (pytest, in parallel)."""
+    ensure_system_packages(session)
+    install_workspace(session)
+    extra = session.posargs
+    for pkg in workspace_packages():
+        tests_dir = pkg / "tests"
+        if not tests_dir.is_dir():
+            session.error(f"{pkg.name} has no tests/ folder")
+        cov = []
+        if (pkg / "tests" / ".coverage-required").exists():
+            module = (pkg / "tests" / ".coverage-required").read_text().strip()
+            cov = [f"--cov={module}", "--cov-branch", "--cov-report=term-missing:skip-covered",
+                   "--cov-fail-under=100", f"--cov-config={ROOT / 'pyproject.toml'}"]
+        session.run(
+            "pytest", str(tests_dir), "-n", "auto", "-p", "no:cacheprovider",
+            f"--rootdir={ROOT}", *cov, *extra,
+        )
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff (lint + format check) on the whole tree; mypy --strict on the core."""
+    install_workspace(session)
+    session.run("ruff", "check", str(ROOT))
+    session.run("ruff", "format", "--check", str(ROOT))
+    session.run("mypy")
+    session.run("python", "-m", "corral.config.docs", "--check")
+
+
+@nox.session(python=False)
+def dev(session: nox.Session) -> None:
+    """Create .venv with every workspace package installed in editable mode."""
+    venv = ROOT / ".venv"
+    if not (venv / "bin" / "python").exists():
+        session.run("python3", "-m", "venv", str(venv), external=True)
+    args = []
+    for pkg in workspace_packages():
+        args += ["-e", str(pkg)]
+    session.run(str(venv / "bin" / "pip"), "install", *args, "-e", f"{ROOT}[dev]", external=True)
+    session.log(f"ready: source {venv}/bin/activate")

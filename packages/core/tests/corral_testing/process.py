@@ -1,0 +1,183 @@
+"""Start and stop a real ``corral`` process for integration tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+FIXTURE_APPS = Path(__file__).resolve().parent.parent / "fixtureapps"
+_LISTENING = re.compile(r"Listening at: (\S+) \((\d+)\)")
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise LookupError(f"no VmRSS for {pid}")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except FileNotFoundError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+class CorralProcess:
+    """``corral ARGS`` run from ``cwd`` (default: the fixture apps folder)."""
+
+    def __init__(
+        self,
+        *args: str,
+        cwd: str | os.PathLike[str] | None = None,
+        env: dict[str, str] | None = None,
+        bind: str | None = "127.0.0.1:0",
+    ) -> None:
+        self.args = list(args)
+        if bind is not None:
+            self.args = ["-b", bind, *self.args]
+        self.cwd = str(cwd or FIXTURE_APPS)
+        self.env = dict(os.environ if env is None else env)
+        self.env.setdefault("PYTHONUNBUFFERED", "1")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.urls: list[str] = []
+        self._log: list[str] = []
+        self._lock = threading.Lock()
+        self._reader: threading.Thread | None = None
+
+    # ------------------------------------------------------------ life cycle
+
+    def start(self, timeout: float = 15.0, wait_workers: int | None = None) -> CorralProcess:
+        cmd = [sys.executable, "-m", "corral", *self.args]
+        self.proc = subprocess.Popen(
+            cmd, cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self._reader.join(2)
+                raise RuntimeError(f"corral exited with {self.proc.returncode}:\n{self.log}")
+            booted = self.log.count("Booting worker with pid")
+            ready = self.urls and booted and (wait_workers is None or booted >= wait_workers)
+            # Then wait until a worker has loaded the app and accepts.
+            if ready and self.wait_for_connect(deadline - time.monotonic()):
+                return self
+            time.sleep(0.02)
+        self.kill()
+        raise TimeoutError(f"corral did not start in {timeout}s:\n{self.log}")
+
+    def wait_for_connect(self, timeout: float) -> bool:
+        if not self.urls or not self.urls[0].startswith("http://"):
+            return True
+        end = time.monotonic() + max(timeout, 0.1)
+        while time.monotonic() < end:
+            try:
+                with socket.create_connection((self.host, self.port), timeout=1):
+                    return True
+            except OSError:
+                time.sleep(0.02)
+        return False
+
+    def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace")
+            with self._lock:
+                self._log.append(line)
+            match = _LISTENING.search(line)
+            if match:
+                self.urls.append(match.group(1))
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+        """Signal the master and wait; returns its exit code."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise
+        if self._reader is not None:
+            self._reader.join(5)
+        return code
+
+    def kill(self) -> None:
+        if self.proc is None:
+            return
+        pids = self.worker_pids() if self.proc.poll() is None else []
+        for pid in [self.proc.pid, *pids]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait(10)
+
+    def __enter__(self) -> CorralProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.stop()
+            except subprocess.TimeoutExpired:
+                pass
+
+    # ------------------------------------------------------------- queries
+
+    @property
+    def log(self) -> str:
+        with self._lock:
+            return "".join(self._log)
+
+    def wait_log(self, pattern: str, timeout: float = 10.0, count: int = 1) -> str:
+        """Wait until ``pattern`` (a regex) matches the log ``count`` times."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            log = self.log
+            if len(regex.findall(log)) >= count:
+                return log
+            time.sleep(0.02)
+        raise TimeoutError(f"{pattern!r} not seen {count}x in {timeout}s:\n{self.log}")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    @property
+    def host(self) -> str:
+        return self.urls[0].split("//", 1)[1].rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.urls[0].rsplit(":", 1)[1])
+
+    def worker_pids(self) -> list[int]:
+        return _children(self.pid)
+
+    def wait_workers(
+        self, count: int, timeout: float = 10.0, exclude: set[int] = frozenset()
+    ) -> list[int]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pids = [p for p in self.worker_pids() if p not in exclude]
+            if len(pids) >= count:
+                return pids
+            time.sleep(0.02)
+        raise TimeoutError(f"fewer than {count} workers after {timeout}s:\n{self.log}")
+
+    def connect(self, timeout: float = 10.0) -> socket.socket:
+        return socket.create_connection((self.host, self.port), timeout=timeout)
