@@ -16,6 +16,7 @@ __all__ = [
     "read_response",
     "request",
     "rss_kib",
+    "worker_classes",
 ]
 
 
