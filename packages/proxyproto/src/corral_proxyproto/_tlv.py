@@ -222,6 +222,8 @@ def _split(data: bytes, start: int, end: int, what: str) -> list[tuple[int, byte
     return out
 
 
+_SSL_CLIENT = tuple(SSLClient(i) for i in range(256))
+
 _SSL_STR_FIELDS = {
     TLVType.SSL_VERSION: ("version", _ascii),
     TLVType.SSL_CN: ("cn", _utf8),
@@ -238,7 +240,7 @@ def _decode_ssl(value: bytes) -> SSLTLV:
     # struct pp2_tlv sub_tlv[0]; }
     if len(value) < 5:
         raise MalformedTLV(f"PP2_TYPE_SSL needs at least 5 bytes, got {len(value)}")
-    client = SSLClient(value[0])
+    client = _SSL_CLIENT[value[0]]
     verify = int.from_bytes(value[1:5], "big")
     subs: list[TLV] = []
     fields: dict[str, str] = {}

@@ -126,6 +126,41 @@ def _fields(rest: bytes, partial: bool) -> tuple[Family, InetAddress, InetAddres
     return family, InetAddress(src, sport), InetAddress(dst, dport)
 
 
+# Fast path for the common case: every canonical octet spelling (no heading
+# zeros, 0..255) mapped to its value.  Anything else goes through the careful
+# validators above, which also produce the precise error.
+_OCTETS = {str(i).encode(): i for i in range(256)}
+
+
+def _fast_port(tok: bytes) -> int:
+    if tok.isdigit() and len(tok) <= 5 and (tok[0] != 0x30 or len(tok) == 1):
+        value = int(tok)
+        if value <= 65535:
+            return value
+    return -1
+
+
+def _fast_tcp4(rest: bytes) -> tuple[InetAddress, InetAddress] | None:
+    tokens = rest.split(b" ")
+    if len(tokens) != 5:
+        return None
+    octets = _OCTETS
+    hosts = []
+    for tok in tokens[1:3]:
+        parts = tok.split(b".")
+        if len(parts) != 4:
+            return None
+        a, b, c, d = (octets.get(part, -1) for part in parts)
+        if min(a, b, c, d) < 0:
+            return None
+        hosts.append(IPv4Address((a << 24) | (b << 16) | (c << 8) | d))
+    sport = _fast_port(tokens[3])
+    dport = _fast_port(tokens[4])
+    if sport < 0 or dport < 0:
+        return None
+    return InetAddress(hosts[0], sport), InetAddress(hosts[1], dport)
+
+
 def parse_v1_line(line: bytes, raw: bytes | None = None) -> ProxyHeader:
     """Parse one complete v1 line given *without* its CRLF."""
     if not line.startswith(V1_PREFIX):
@@ -139,6 +174,12 @@ def parse_v1_line(line: bytes, raw: bytes | None = None) -> ProxyHeader:
         return ProxyHeader(
             1, Command.PROXY, Family.UNSPEC, Transport.UNSPEC, None, None, (), raw_bytes
         )
+    if rest.startswith(b"TCP4 "):
+        fast = _fast_tcp4(rest)
+        if fast is not None:
+            return ProxyHeader(
+                1, Command.PROXY, Family.INET, Transport.STREAM, fast[0], fast[1], (), raw_bytes
+            )
     parsed = _fields(rest, partial=False)
     assert parsed is not None
     family, src, dst = parsed

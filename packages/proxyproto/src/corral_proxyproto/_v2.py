@@ -49,6 +49,12 @@ _ADDRESS_LENGTH = {
 }
 
 
+# Lookup tables instead of enum calls on the hot path.
+_FAMILIES = tuple(Family(i >> 4) if i >> 4 <= 3 else Family.UNSPEC for i in range(256))
+_TRANSPORTS = tuple(Transport(i & 0xF) if i & 0xF <= 2 else Transport.UNSPEC for i in range(256))
+_COMMANDS = (Command.LOCAL, Command.PROXY)
+
+
 def _check_ver_cmd(byte: int) -> Command:
     # Section 2.2: "The highest four bits contains the version. As of this
     # specification, it must always be sent as \x2 and the receiver must only
@@ -60,7 +66,7 @@ def _check_ver_cmd(byte: int) -> Command:
     cmd = byte & 0x0F
     if cmd > 1:
         raise InvalidCommand(f"v2 command {cmd:#x} is neither LOCAL (0x0) nor PROXY (0x1)")
-    return Command(cmd)
+    return _COMMANDS[cmd]
 
 
 def _check_fam(byte: int) -> None:
@@ -107,8 +113,8 @@ def try_parse_v2(buf: bytes, max_size: int) -> tuple[ProxyHeader, int] | None:
     if n < total:
         return None
     raw = buf[:total]
-    family = Family(fam >> 4) if fam >> 4 <= 3 else Family.UNSPEC
-    transport = Transport(fam & 0x0F) if fam & 0x0F <= 2 else Transport.UNSPEC
+    family = _FAMILIES[fam]
+    transport = _TRANSPORTS[fam]
     if command is Command.LOCAL or needed == 0:
         # LOCAL: "Receivers MUST always consider this field to skip the
         # appropriate number of bytes and must not assume zero is presented for
