@@ -1,0 +1,109 @@
+"""Every mistake a user can make reads as one clear line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+from corral_testing import FIXTURE_APPS
+
+
+def run_corral(
+    *args: str, cwd=FIXTURE_APPS, prefix: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "corral", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def assert_clean_error(result, code: int, *fragments: str) -> None:
+    output = result.stdout + result.stderr
+    assert result.returncode == code, output
+    assert "Traceback" not in output, output
+    for fragment in fragments:
+        assert fragment in output, output
+
+
+def test_port_already_in_use():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_corral("-b", f"127.0.0.1:{port}", "behaviours:app")
+    assert_clean_error(result, 1, f"cannot bind to '127.0.0.1:{port}'", "address already in use")
+
+
+def test_permission_denied_on_a_privileged_port():
+    prefix: tuple[str, ...] = ()
+    if os.geteuid() == 0:
+        # As root, run without the capability to bind ports below 1024 (util-linux setpriv).
+        drop = "-net_bind_service"
+        prefix = ("setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}")
+    result = run_corral("-b", "127.0.0.1:81", "behaviours:app", prefix=prefix)
+    assert_clean_error(result, 1, "cannot bind to '127.0.0.1:81'", "permission denied")
+
+
+@pytest.mark.parametrize(
+    ("app", "fragments"),
+    [
+        ("nosuchmodule:app", ["cannot import 'nosuchmodule'", "no module named 'nosuchmodule'"]),
+        ("behaviours:nope", ["module 'behaviours' has no attribute 'nope'"]),
+        ("factory:not_callable", ["'factory:not_callable' is a dict, not a callable"]),
+        (
+            "broken_import:app",
+            ["ValueError: database URL is not configured", "broken_import.py, line 4"],
+        ),
+        ("broken_syntax:app", ["SyntaxError", "broken_syntax.py, line 1"]),
+    ],
+)
+def test_application_errors(app, fragments):
+    result = run_corral("-b", "127.0.0.1:0", app)
+    assert_clean_error(result, 4, *fragments)
+    # And the same message with --check-config or --preload, before any worker exists.
+    for flag in ("--check-config", "--preload"):
+        result = run_corral("-b", "127.0.0.1:0", flag, app)
+        assert_clean_error(result, 4, *fragments)
+
+
+def test_worker_class_not_installed_names_the_pip_command():
+    result = run_corral("-k", "eventlet", "behaviours:app")
+    assert_clean_error(
+        result, 1, "unknown worker class 'eventlet'", "pip install 'corral[eventlet]'"
+    )
+    result = run_corral("-k", "nosuch", "behaviours:app")
+    assert_clean_error(result, 1, "unknown worker class 'nosuch' (installed: ")
+
+
+def test_config_file_missing():
+    result = run_corral("-c", "/nonexistent/corral.conf.py", "behaviours:app")
+    assert_clean_error(result, 1, "/nonexistent/corral.conf.py")
+
+
+def test_config_file_syntax_error_names_file_and_line(tmp_path):
+    conf = tmp_path / "gunicorn.conf.py"
+    conf.write_text("workers = 2\nbind = [\n")
+    result = run_corral("-c", str(conf), "behaviours:app")
+    assert_clean_error(result, 1, "gunicorn.conf.py", "line 2")
+
+
+def test_unknown_flag_and_bad_value_exit_2():
+    assert_clean_error(run_corral("--wrokers", "2", "behaviours:app"), 2, "--wrokers", "--workers")
+    assert_clean_error(run_corral("-w", "many", "behaviours:app"), 2, "--workers", "'many'")
+
+
+def test_no_application_given():
+    assert_clean_error(run_corral(), 2, "no application given")
+
+
+def test_help_and_version():
+    result = run_corral("--help")
+    assert result.returncode == 0 and "--worker-class" in result.stdout
+    result = run_corral("--version")
+    assert result.returncode == 0 and result.stdout.startswith("corral ")
