@@ -18,9 +18,16 @@ Driver contract::
         elif step.close: close the socket
         else: read more and call receive() again
 
-Request bodies are collected before the application is called (``buffered`` mode: in
-memory up to ``spool_threshold`` bytes, then in a temporary file), so a slow client never
-holds an application call open.
+Two body modes:
+
+* buffered (the default; sync and gthread workers): the body is collected before the
+  application is called, in memory up to ``spool_threshold`` bytes then in a temporary
+  file, so a slow client never holds an application call open.
+* streaming (pass ``recv``; workers whose connections each have their own greenlet or
+  thread): the application is called once the head is complete and ``wsgi.input`` pulls
+  the body through ``recv()`` as it reads; ``100 Continue`` is sent on the first read.
+  After the response, an unread rest of the body is drained (up to ``spool_threshold``
+  bytes; beyond that the connection is closed rather than read for nothing).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import io
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any, cast
 
 from .http import (
     NEED_DATA,
@@ -43,7 +50,7 @@ from .http import (
     Request,
     error_response,
 )
-from .wsgi import ConnInfo, ErrorLog, FileSegment, WSGIRunner
+from .wsgi import ClientDisconnected, ConnInfo, ErrorLog, FileSegment, WSGIRunner
 
 DEFAULT_SPOOL_THRESHOLD = 1024 * 1024
 
@@ -65,11 +72,14 @@ class Session:
 
     __slots__ = (
         "_body",
+        "_body_done",
         "_body_size",
+        "_broken",
         "_request",
         "conn",
         "info",
         "log",
+        "recv",
         "requests",
         "runner",
         "send_now",
@@ -85,6 +95,7 @@ class Session:
         *,
         spool_threshold: int = DEFAULT_SPOOL_THRESHOLD,
         send_now: Callable[[bytes], None] | None = None,
+        recv: Callable[[], bytes] | None = None,
     ) -> None:
         self.runner = runner
         self.info = info
@@ -92,6 +103,9 @@ class Session:
         self.conn = Connection(limits)
         self.spool_threshold = spool_threshold
         self.send_now = send_now
+        self.recv = recv
+        self._body_done = True
+        self._broken = False
         self.requests = 0
         self._request: Request | None = None
         self._body: IO[bytes] | None = None
@@ -123,9 +137,14 @@ class Session:
                 self._write_body(event.data)
             elif isinstance(event, Request):
                 self._request = event
+                if self.recv is not None:  # streaming: the app reads the body itself
+                    self._body_done = not event.has_body
+                    return Step(out, job=self._dispatch(cast(IO[bytes], StreamingInput(self))))
                 if event.has_body:
                     out += conn.send_continue()
             elif isinstance(event, EndOfMessage):
+                if self.recv is not None:  # streaming: the end of a body already read
+                    continue
                 return Step(out, job=self._dispatch())
             elif isinstance(event, ConnectionClosed):
                 self._discard_body()
@@ -138,6 +157,8 @@ class Session:
         conn = self.conn
         self._request = None
         self._discard_body()
+        if self.recv is not None and not self._drain():
+            return Step(close=True)
         resp = conn.response
         if resp is None or not resp.finished or not conn.keep_alive:
             return Step(close=True)
@@ -151,14 +172,57 @@ class Session:
 
     # ---------------------------------------------------------------- helpers
 
-    def _dispatch(self) -> Iterator[bytes | FileSegment]:
+    def pull_body(self) -> bytes:
+        """Streaming mode: the next piece of the request body, ``b""`` at its end."""
+        if self._body_done:
+            return b""
+        conn = self.conn
+        if self.send_now is not None:
+            cont = conn.send_continue()
+            if cont:
+                self.send_now(cont)
+        while True:
+            try:
+                event = conn.next_event()
+            except ProtocolError as exc:
+                self._body_done = self._broken = True
+                raise ClientDisconnected(f"malformed request body: {exc}") from None
+            if isinstance(event, Data):
+                return event.data
+            if isinstance(event, EndOfMessage):
+                self._body_done = True
+                return b""
+            if event is NEED_DATA:
+                assert self.recv is not None
+                try:
+                    data = self.recv()
+                except OSError as exc:
+                    self._body_done = self._broken = True
+                    raise ClientDisconnected(f"reading the request body: {exc}") from None
+                conn.receive_data(data)
+                continue
+            self._body_done = self._broken = True
+            raise ClientDisconnected("the client closed the connection mid-body")
+
+    def _drain(self) -> bool:
+        """Discard what the application did not read of the body; False: close instead."""
+        budget = self.spool_threshold
+        try:
+            while not self._body_done and budget > 0:
+                budget -= len(self.pull_body())
+        except ClientDisconnected:
+            return False
+        return self._body_done and not self._broken
+
+    def _dispatch(self, body: IO[bytes] | None = None) -> Iterator[bytes | FileSegment]:
         request = self._request
         assert request is not None
-        body = self._body
         if body is None:
-            body = io.BytesIO(b"")
-        else:
-            body.seek(0)
+            body = self._body
+            if body is None:
+                body = io.BytesIO(b"")
+            else:
+                body.seek(0)
         self.requests += 1
         return self.runner.run(self.conn, self.info, request, body, self.send_now)
 
@@ -177,3 +241,58 @@ class Session:
             self._body.close()
             self._body = None
         self._body_size = 0
+
+
+class StreamingInput(io.RawIOBase):
+    """``wsgi.input`` that reads the body from the connection as the application asks."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self._session = session
+        self._buf = bytearray()
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> bool:
+        if self._eof:
+            return False
+        piece = self._session.pull_body()
+        if not piece:
+            self._eof = True
+            return False
+        self._buf += piece
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._buf:
+            self._fill()
+        n = min(len(buffer), len(self._buf))
+        buffer[:n] = self._buf[:n]
+        del self._buf[:n]
+        return n
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            while self._fill():
+                pass
+            out = bytes(self._buf)
+            self._buf.clear()
+            return out
+        while len(self._buf) < size and self._fill():
+            pass
+        out = bytes(self._buf[:size])
+        del self._buf[:size]
+        return out
+
+    def readline(self, size: int | None = -1) -> bytes:
+        limit = size if size is not None and size >= 0 else None
+        while True:
+            end = self._buf.find(b"\n")
+            if end != -1 and (limit is None or end < limit):
+                return self.read(end + 1)
+            if limit is not None and len(self._buf) >= limit:
+                return self.read(limit)
+            if not self._fill():
+                return self.read(len(self._buf))

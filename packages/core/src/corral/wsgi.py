@@ -54,6 +54,14 @@ class AbortConnection(Exception):
     """The response cannot be completed: the driver must close the connection."""
 
 
+class ClientDisconnected(OSError):
+    """Reading the request body failed because of the client (gone, too slow, malformed).
+
+    Raised from ``wsgi.input``; if the application lets it escape, the connection is
+    closed without a traceback in the error log: it is not the application's fault.
+    """
+
+
 @dataclass(slots=True)
 class FileSegment:
     """``count`` bytes of ``fileno`` from ``offset``, for ``os.sendfile``.
@@ -336,6 +344,9 @@ class WSGIRunner:
                 yield (b"" if sent else start_bytes()) + conn.send_eom()
         except AbortConnection:
             raise
+        except ClientDisconnected as exc:
+            self.log.debug("Client error while reading the request body: %s", exc)
+            raise AbortConnection(str(exc)) from None
         except Exception:
             self.log.exception(
                 "Error handling request %s", request.target.decode("latin-1", "replace")
