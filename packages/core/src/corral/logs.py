@@ -215,7 +215,9 @@ def _atom_B(rec: AccessRecord) -> int:
 
 
 def _atom_b(rec: AccessRecord) -> str:
-    return str(rec.response_length) if rec.response_length else "-"
+    # Gunicorn prints the number even when it is 0 ('-' only when nothing was sent at
+    # all, which cannot happen for a logged response); log parsers rely on that.
+    return str(rec.response_length)
 
 
 def _atom_f(rec: AccessRecord) -> str:

@@ -172,9 +172,9 @@ def test_request_line_without_query_has_no_question_mark(tmp_path: Path) -> None
     assert render(tmp_path, "%(r)s|%(q)s|%(U)s", rec) == "POST /submit HTTP/1.0||/submit"
 
 
-def test_empty_body_length(tmp_path: Path) -> None:
+def test_empty_body_length_is_zero_as_in_gunicorn(tmp_path: Path) -> None:
     rec = make_record(response_length=0, status=204)
-    assert render(tmp_path, "%(b)s %(B)s %(s)s", rec) == "- 0 204"
+    assert render(tmp_path, "%(b)s %(B)s %(s)s", rec) == "0 0 204"
 
 
 @pytest.mark.parametrize(
