@@ -342,7 +342,7 @@ def test_default_format_is_used_when_not_given(tmp_path: Path, tz_minus_7: None)
         logs.close()
     assert path.read_text() == (
         '192.0.2.7 - - [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif?x=1&y=2 HTTP/1.1" '
-        '304 - "-" "-"\n'
+        '304 0 "-" "-"\n'
     )
 
 
