@@ -6,6 +6,7 @@ import base64
 import calendar
 import logging
 import os
+import subprocess
 import re
 import sys
 import time
@@ -628,18 +629,44 @@ def test_access_log_path_is_a_directory(tmp_path: Path) -> None:
     assert str(info.value) == f"cannot open access log file '{tmp_path}': Is a directory"
 
 
-@pytest.mark.skipif(
-    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores permissions"
-)
 def test_unopenable_path_permission_denied(tmp_path: Path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
+    target = str(locked / "access.log")
     try:
-        with pytest.raises(ConfigError) as info:
-            Logs(errorlog=None, accesslog=str(locked / "access.log"))
+        if os.geteuid() != 0:
+            with pytest.raises(ConfigError) as info:
+                Logs(errorlog=None, accesslog=target)
+            message = str(info.value)
+        else:
+            # Root ignores file modes; run the check without the capabilities that let it.
+            drop = "-dac_override,-dac_read_search"
+            code = (
+                "from corral.logs import Logs\n"
+                "from corral.errors import ConfigError\n"
+                "try:\n"
+                f"    Logs(errorlog=None, accesslog={target!r})\n"
+                "except ConfigError as exc:\n"
+                "    print(exc)\n"
+            )
+            result = subprocess.run(
+                [
+                    "setpriv",
+                    f"--inh-caps={drop}",
+                    f"--bounding-set={drop}",
+                    sys.executable,
+                    "-c",
+                    code,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=True,
+            )
+            message = result.stdout.strip()
     finally:
         locked.chmod(0o700)
-    assert str(info.value).endswith(": Permission denied")
+    assert message == f"cannot open access log file '{target}': Permission denied"
 
 
 def test_close_stops_output(tmp_path: Path) -> None:
