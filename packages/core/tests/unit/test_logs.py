@@ -6,8 +6,8 @@ import base64
 import calendar
 import logging
 import os
-import subprocess
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
