@@ -6,19 +6,36 @@ One :class:`Connection` per client connection. It owns an httptools (llhttp) req
 parser and never touches a socket. The driver (a worker) feeds what it received with
 :meth:`Connection.receive_data` and pulls events with :meth:`Connection.next_event`.
 
-The parser runs eagerly over whatever is fed, so pipelined requests become queued events in
-order. Flow control belongs to the driver: it feeds more bytes only when ``next_event``
-answers ``NEED_DATA``. A parse error is queued at its place in the stream, so the requests
-before it are served and nothing after it ever is (RFC 9112 §9.3.2 pipelining order).
+Received bytes are first *framed* by the connection itself, one message at a time, and
+judged by :mod:`.policy` before llhttp sees them:
+
+* **Head.** Bytes are buffered until the empty line that ends the head. While they arrive,
+  every line end is checked (a bare LF is refused, RFC 9112 §2.2) and the limits are
+  applied: the request line against ``max_request_line`` (414), each field line against
+  ``max_field_size`` and their number against ``max_fields`` (431), the whole head against
+  ``max_head_bytes`` (431). So a peer can never make the connection buffer more than that
+  while a head is incomplete. The complete raw head is then checked against the RFC 9112
+  grammar (:func:`policy.parse_head`) and its framing decided (:func:`policy.build_request`).
+* **Body.** With a Content-Length, exactly that many bytes follow. A chunked body is framed
+  line by line: each chunk-size line is checked (:func:`policy.chunk_size`), the chunk data
+  is counted, the CRLF after it is required, and the trailer section is checked
+  (:func:`policy.parse_trailers`).
+
+Only bytes that belong to the current message, and that passed, are fed to llhttp, which
+decodes them and produces the events. Because llhttp never sees a byte past the end of the
+current message, the raw head of every request is known exactly. llhttp and the policy
+must agree: if llhttp refuses what the policy passed, or ends a message anywhere but where
+the framing says it ends, the request is refused. The stricter of the two always wins.
+
+The framing runs eagerly over whatever is fed, so pipelined requests become queued events
+in order. Flow control belongs to the driver: it feeds more bytes only when ``next_event``
+answers ``NEED_DATA``. An error is queued at its place in the stream, so the requests
+before it are served and nothing after it ever is (RFC 9112 §9.3.2); nothing after a
+request that closes the connection is ever processed either.
 
 After a request's ``EndOfMessage`` the receiving side is paused (``PAUSED``) until the
 driver has sent the whole response (``send_response``, ``send_data``, ``send_eom``) and
 calls :meth:`start_next_cycle`; that is allowed only while ``keep_alive`` is true.
-
-Limits are enforced while bytes arrive, never after buffering: the request line against
-``max_request_line`` (414), each field line against ``max_field_size`` and the count
-against ``max_fields`` (431), and the whole head against ``max_head_bytes`` (431), so a
-peer can never make the connection buffer more than that while a head is incomplete.
 """
 
 from __future__ import annotations
@@ -44,31 +61,45 @@ from .events import (
 from .limits import Limits
 from .response import ResponseWriter
 
-# Receiving-side states.
+# Receiving-side states (what next_event reports).
 IDLE = 0  # between requests
 HEAD = 1  # inside a request head
 BODY = 2  # head delivered, body in progress
 DONE = 3  # EndOfMessage delivered; waiting for start_next_cycle
 CLOSED = 4  # peer closed, or a fatal error was delivered
 
+# Framing phases (where the next received byte belongs).
+_F_HEAD = 0  # a request head (or the empty lines before one)
+_F_LENGTH = 1  # Content-Length body bytes
+_F_CHUNK_LINE = 2  # a chunk-size line
+_F_CHUNK_DATA = 3  # chunk data
+_F_CHUNK_CRLF = 4  # the CRLF after chunk data
+_F_TRAILERS = 5  # the trailer section
+_F_STOP = 6  # nothing more is ever processed
+
+_CHUNK_SIZE_DIGITS = 64  # room for the size itself (leading zeros included) on a chunk line
+
 
 class Connection:
     """One HTTP/1.1 server-side connection, without I/O."""
 
     __slots__ = (
+        "_buf",
         "_eof",
         "_events",
-        "_failed",
-        "_field_count",
-        "_head_bytes",
-        "_headers",
-        "_in_head",
-        "_in_trailers",
+        "_line_start",
+        "_lines",
+        "_llhttp_complete",
+        "_llhttp_fields",
+        "_llhttp_head",
+        "_llhttp_nhead",
         "_parser",
+        "_phase",
+        "_remaining",
         "_request",
+        "_scan",
         "_state",
         "_trailers",
-        "_url",
         "limits",
         "request",
         "response",
@@ -80,14 +111,17 @@ class Connection:
         self._events: deque[Event | ProtocolError] = deque()
         self._state = IDLE
         self._eof = False
-        self._failed = False
-        self._in_head = False
-        self._in_trailers = False
-        self._head_bytes = 0
-        self._url = b""
-        self._headers: Headers = []
+        self._buf = bytearray()
+        self._phase = _F_HEAD
+        self._scan = 0  # head/trailers: bytes of _buf already scanned for line ends
+        self._line_start = 0  # offset in _buf of the line being received
+        self._lines = 0  # complete lines of the head/trailers so far
+        self._remaining = 0  # body or chunk bytes still expected
         self._trailers: Headers = []
-        self._field_count = 0
+        self._llhttp_head = False  # llhttp reached headers-complete for this message
+        self._llhttp_complete = False  # llhttp reached message-complete for this message
+        self._llhttp_fields: Headers = []
+        self._llhttp_nhead = 0
         self._request: Request | None = None  # the one being parsed
         self.request: Request | None = None  # the one being answered
         self.response: ResponseWriter | None = None
@@ -99,25 +133,13 @@ class Connection:
         if not data:
             self._eof = True
             return
-        if self._failed or self._eof:
-            return  # nothing after a fatal error (or after EOF) is ever processed
+        if self._phase == _F_STOP or self._eof:
+            return  # nothing after a fatal error, a closing request or EOF is processed
+        self._buf += data
         try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            # Upgrade / CONNECT: the request itself has been parsed (its events are queued);
-            # WSGI cannot switch protocols, so it is answered normally and the connection
-            # closes after it. Bytes after the head are not HTTP/1.1 and are never read.
-            self._failed = True
-            self._force_close_last()
-        except httptools.HttpParserCallbackError as exc:
-            self._fail(_callback_error(exc))
-        except httptools.HttpParserError as exc:
-            self._fail(policy.parser_error(exc))
-        else:
-            if self._in_head:
-                self._head_bytes += len(data)
-                if self._head_bytes > self.limits.max_head_bytes:
-                    self._fail(ProtocolError(431, "Request Header Fields Too Large"))
+            self._frame()
+        except ProtocolError as exc:
+            self._fail(exc)
 
     def next_event(self) -> Event | _Sentinel:
         """The next event, ``NEED_DATA`` or ``PAUSED``; raises :class:`ProtocolError`."""
@@ -140,7 +162,7 @@ class Connection:
         if self._eof:
             self._state = CLOSED
             if state == BODY:
-                raise ProtocolError(400, "Incomplete Request Body")
+                raise ProtocolError(400, "Bad Request", "incomplete request body")
             return ConnectionClosed()
         return NEED_DATA
 
@@ -151,12 +173,12 @@ class Connection:
     @property
     def in_head(self) -> bool:
         """True while a request head has begun but is not complete."""
-        return self._in_head
+        return self._phase == _F_HEAD and bool(self._buf)
 
     @property
     def idle(self) -> bool:
         """True between requests with no partial request buffered."""
-        return self._state == IDLE and not self._in_head and not self._events
+        return self._state == IDLE and not self.in_head and not self._events
 
     @property
     def keep_alive(self) -> bool:
@@ -209,67 +231,210 @@ class Connection:
         req.expect_continue = False  # once
         return b"HTTP/1.1 100 Continue\r\n\r\n"
 
-    # -------------------------------------------------------- parser callbacks
+    # ---------------------------------------------------------------- framing
 
-    def on_message_begin(self) -> None:
-        self._in_head = True
-        self._head_bytes = 0
-        self._url = b""
-        self._headers = []
-        self._trailers = []
-        self._field_count = 0
-        self._in_trailers = False
+    def _frame(self) -> None:
+        """Consume as much of ``_buf`` as forms whole framing units."""
+        buf = self._buf
+        while buf:
+            phase = self._phase
+            if phase == _F_HEAD:
+                end = self._scan_lines(head=True)
+                if end is None:
+                    return
+                raw = bytes(buf[:end])
+                del buf[:end]
+                self._begin_message(raw)
+            elif phase in (_F_LENGTH, _F_CHUNK_DATA):
+                take = min(len(buf), self._remaining)
+                self._feed(bytes(buf[:take]))
+                del buf[:take]
+                self._remaining -= take
+                if self._remaining == 0:
+                    if phase == _F_LENGTH:
+                        self._end_message()
+                    else:
+                        self._phase = _F_CHUNK_CRLF
+            elif phase == _F_CHUNK_LINE:
+                self._chunk_line()
+                if self._phase == _F_CHUNK_LINE:
+                    return
+            elif phase == _F_CHUNK_CRLF:
+                # RFC 9112 §7.1: chunk-data is followed by exactly CRLF.
+                if buf[:2] != b"\r\n"[: len(buf)]:
+                    raise ProtocolError(400, "Bad Request", "no CRLF after chunk data")
+                if len(buf) < 2:
+                    return
+                self._feed(b"\r\n")
+                del buf[:2]
+                self._phase = _F_CHUNK_LINE
+            elif phase == _F_TRAILERS:
+                end = self._scan_lines(head=False)
+                if end is None:
+                    return
+                raw = bytes(buf[:end])
+                del buf[:end]
+                self._trailers, feed = policy.parse_trailers(raw, self.limits)
+                self._feed(feed)
+                self._end_message()
+            else:  # _F_STOP
+                buf.clear()
+                return
 
-    def on_url(self, url: bytes) -> None:
-        self._url += url
+    def _scan_lines(self, *, head: bool) -> int | None:
+        """Find the end of a head (or trailer section) in ``_buf``, applying the limits to
+        each line as it completes. Returns the offset just past the empty line, or None."""
+        buf = self._buf
+        limits = self.limits
+        if head and self._scan == 0:
+            # RFC 9112 §2.2: empty lines before the request line are ignored.
+            skip = 0
+            while buf[skip : skip + 2] == b"\r\n":
+                skip += 2
+            if skip:
+                del buf[:skip]
+            if not buf or buf == b"\r":
+                return None
+        pos = self._scan
+        while True:
+            nl = buf.find(b"\n", pos)
+            if nl == -1:
+                break
+            if nl == 0 or buf[nl - 1] != 0x0D:
+                # RFC 9112 §2.2: a bare LF is not a line terminator here; refused.
+                raise ProtocolError(400, "Bad Request", "bare LF")
+            length = nl - 1 - self._line_start
+            if head and self._lines == 0:
+                self._check_request_line(length)
+            elif length == 0:
+                end = nl + 1
+                if limits.max_head_bytes and end > limits.max_head_bytes:
+                    raise ProtocolError(431, "Request Header Fields Too Large")
+                self._scan = self._line_start = self._lines = 0
+                return end
+            else:
+                self._check_field_line(length, self._lines + (0 if head else 1))
+            self._lines += 1
+            self._line_start = pos = nl + 1
+        self._scan = len(buf)
+        partial = len(buf) - self._line_start
+        if partial:
+            partial -= buf[-1] == 0x0D  # a CR that may begin the CRLF
+            if head and self._lines == 0:
+                self._check_request_line(partial)
+            else:
+                self._check_field_line(partial, self._lines + (0 if head else 1))
+        if limits.max_head_bytes and len(buf) > limits.max_head_bytes:
+            raise ProtocolError(431, "Request Header Fields Too Large")
+        return None
+
+    def _check_request_line(self, length: int) -> None:
         limit = self.limits.max_request_line
-        if limit and len(self._url) > limit:
+        if limit and length > limit:
+            # RFC 9112 §3: a request line longer than the server parses -> 414 (RFC 9110
+            # §15.5.15), the status Gunicorn gives for --limit-request-line.
             raise ProtocolError(414, "URI Too Long")
 
-    def on_header(self, name: bytes, value: bytes) -> None:
+    def _check_field_line(self, length: int, number: int) -> None:
         limits = self.limits
-        if limits.max_field_size and len(name) + len(value) + 2 > limits.max_field_size:
+        if limits.max_field_size and length > limits.max_field_size:
+            # RFC 6585 §5: 431 for a field too large.
             raise ProtocolError(431, "Request Header Fields Too Large")
-        self._field_count += 1
-        if limits.max_fields and self._field_count > limits.max_fields:
+        if limits.max_fields and number > limits.max_fields:
             raise ProtocolError(431, "Request Header Fields Too Large")
-        if self._in_trailers:
-            self._trailers.append((name, value))
+
+    def _chunk_line(self) -> None:
+        buf = self._buf
+        nl = buf.find(b"\n")
+        if nl == -1:
+            ext = self.limits.max_chunk_ext
+            if ext and len(buf) > _CHUNK_SIZE_DIGITS + ext + 1:
+                raise ProtocolError(400, "Bad Request", "chunk-size line too long")
+            return
+        line = bytes(buf[: nl + 1])
+        size = policy.chunk_size(line, self.limits)
+        self._feed(line)
+        del buf[: nl + 1]
+        if size:
+            self._phase = _F_CHUNK_DATA
+            self._remaining = size
         else:
-            self._headers.append((name, value))
+            self._phase = _F_TRAILERS  # RFC 9112 §7.1: last-chunk, then trailer-section
+
+    def _begin_message(self, raw: bytes) -> None:
+        limits = self.limits
+        head = policy.parse_head(raw, limits)
+        request = policy.build_request(head)
+        self._request = request
+        self._trailers = []
+        self._llhttp_head = self._llhttp_complete = False
+        self._llhttp_fields = []
+        self._feed(head.feed)
+        if not self._llhttp_head:
+            raise ProtocolError(400, "Bad Request", "llhttp did not end the head there")
+        if self._llhttp_fields != head.fields:
+            raise ProtocolError(400, "Bad Request", "llhttp parsed the head differently")
+        self._events.append(request)
+        if request.chunked:
+            self._phase = _F_CHUNK_LINE
+        elif request.content_length:
+            self._phase = _F_LENGTH
+            self._remaining = request.content_length
+        else:
+            self._end_message()
+
+    def _end_message(self) -> None:
+        if not self._llhttp_complete:
+            raise ProtocolError(400, "Bad Request", "llhttp did not end the message there")
+        if self._llhttp_fields[self._llhttp_nhead :] != self._trailers:
+            raise ProtocolError(400, "Bad Request", "llhttp parsed the trailers differently")
+        request = self._request
+        self._events.append(EndOfMessage(self._trailers))
+        self._trailers = []
+        if request is not None and not request.keep_alive:
+            # Nothing after a request that closes the connection is ever processed.
+            self._stop()
+        else:
+            self._phase = _F_HEAD
+
+    def _feed(self, data: bytes) -> None:
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            # CONNECT / Upgrade: llhttp stops after the head. The policy refused any such
+            # request with content, so the message is complete; it is answered normally
+            # and the connection closes (Request.upgrade, keep_alive false).
+            if not self._llhttp_complete:
+                raise ProtocolError(400, "Bad Request", "unexpected upgrade") from None
+        except httptools.HttpParserCallbackError as exc:
+            raise _callback_error(exc) from None
+        except httptools.HttpParserError as exc:
+            raise policy.parser_error(exc) from None
+
+    # -------------------------------------------------------- parser callbacks
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._llhttp_fields.append((name, value))
 
     def on_headers_complete(self) -> None:
-        parser = self._parser
-        self._in_head = False
-        self._request = policy.build_request(
-            parser.get_method(), self._url, parser.get_http_version(), self._headers, self.limits
-        )
-        self._events.append(self._request)
-        self._in_trailers = True  # any further fields are trailers
-        self._field_count = 0
+        self._llhttp_head = True
+        self._llhttp_nhead = len(self._llhttp_fields)
 
     def on_body(self, body: bytes) -> None:
         self._events.append(Data(body))
 
     def on_message_complete(self) -> None:
-        trailers = self._trailers
-        if trailers:
-            policy.check_trailers(trailers)
-        self._events.append(EndOfMessage(trailers))
-        if self._request is not None and not self._request.keep_alive:
-            # Nothing after a request that closes the connection is ever processed.
-            self._failed = True
+        self._llhttp_complete = True
 
     # ------------------------------------------------------------------ helpers
 
-    def _fail(self, error: ProtocolError) -> None:
-        self._failed = True
-        self._in_head = False
-        self._events.append(error)
+    def _stop(self) -> None:
+        self._phase = _F_STOP
+        self._buf.clear()
 
-    def _force_close_last(self) -> None:
-        if self._request is not None:
-            self._request.keep_alive = False
+    def _fail(self, error: ProtocolError) -> None:
+        self._stop()
+        self._events.append(error)
 
 
 def _callback_error(exc: BaseException) -> ProtocolError:

@@ -42,6 +42,9 @@ class Request:
     expect_continue: bool
     content_length: int | None  # None when chunked or absent
     chunked: bool
+    # Fields whose names contain "_", set aside by --header-map (drop), for corral.trust.
+    dropped_headers: Headers = field(default_factory=list)
+    upgrade: bool = False  # CONNECT, or Connection: upgrade + Upgrade (answered, then close)
 
     @property
     def has_body(self) -> bool:

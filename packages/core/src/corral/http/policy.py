@@ -1,89 +1,419 @@
-"""How a parsed request head is judged: framing, keep-alive, and parser-error mapping.
+"""How a request is judged: the raw head against RFC 9112, framing, keep-alive.
 
-llhttp (through httptools) does the tokenising and rejects most malformed syntax. This
-module turns what it parsed into a :class:`Request` and decides what llhttp leaves to the
-server. Every worker goes through it, so every worker reaches the same verdict.
+llhttp (through httptools) tokenises and decodes, but it accepts things RFC 9112 does not
+(``ICE/1.0``, ``RTSP/1.0``, methods of its own table only) and has no notion of a
+deployment's policy. Every request head, chunk-size line and trailer section therefore
+passes through this module first, as raw bytes, and is checked against the grammar in
+:mod:`.abnf`. Only what passes is fed to llhttp. Every worker goes through it, so every
+worker reaches the same verdict, and the application never sees an ambiguous request.
+
+Each check cites the RFC section it implements; ``docs/HTTP.md`` lists them all with the
+setting (if any) that relaxes it.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
 import httptools
 
+from . import abnf
 from .events import Headers, ProtocolError, Request
 from .limits import Limits
 
-_SUPPORTED_VERSIONS = ("1.0", "1.1")
+MAX_BODY_LENGTH = 2**63 - 1  # Content-Length and chunk sizes must fit in 63 bits
+
+# Gunicorn's conventional-method rule: no lower case letters and no '#', 3 to 20 bytes.
+_UNCONVENTIONAL_METHOD = re.compile(rb"[a-z#]")
+
+# Names that identify forwarded environ values; never taken from a field name with "_"
+# unless the peer is trusted (corral.trust), whatever --header-map says.
+FORWARDER_FIELDS = frozenset({b"script_name"})
+
+# RFC 9110 §6.5.1: fields that cannot be processed after the content (framing, routing,
+# request modifiers, authentication, response controls, content format), after the list in
+# RFC 7230 §4.1.2. A trailer section carrying one of them is refused.
+FORBIDDEN_TRAILERS = frozenset(
+    {
+        b"age",
+        b"authorization",
+        b"cache-control",
+        b"connection",
+        b"content-encoding",
+        b"content-length",
+        b"content-range",
+        b"content-type",
+        b"cookie",
+        b"date",
+        b"expect",
+        b"expires",
+        b"host",
+        b"if-match",
+        b"if-modified-since",
+        b"if-none-match",
+        b"if-range",
+        b"if-unmodified-since",
+        b"keep-alive",
+        b"location",
+        b"max-forwards",
+        b"pragma",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"range",
+        b"retry-after",
+        b"set-cookie",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"vary",
+        b"warning",
+        b"www-authenticate",
+    }
+)
 
 
-def _tokens(value: bytes) -> set[bytes]:
-    return {part.strip().lower() for part in value.split(b",") if part.strip()}
+def _bad(detail: str) -> ProtocolError:
+    return ProtocolError(400, "Bad Request", detail)
 
 
-def build_request(
-    method: bytes, target: bytes, version: str, headers: Headers, limits: Limits
-) -> Request:
-    """Judge a complete request head; raise :class:`ProtocolError` to reject it."""
-    if version not in _SUPPORTED_VERSIONS:
+@dataclass(slots=True)
+class Head:
+    """A request head that passed the grammar: what the request is, and what llhttp gets."""
+
+    method: bytes
+    target: bytes
+    http_version: str  # "1.0" or "1.1"
+    fields: Headers  # every field line, obs-folds replaced by SP, OWS removed
+    feed: bytes  # the bytes to give llhttp: the raw head, or its canonical form
+    dropped: Headers = field(default_factory=list)  # names with "_" set aside (header_map)
+
+
+# ------------------------------------------------------------------------------ the head
+
+
+def parse_head(raw: bytes, limits: Limits) -> Head:
+    """Check a complete head (request line to the empty line, CRLFs included).
+
+    Raises :class:`ProtocolError` for anything RFC 9112 does not allow (or ``limits`` does
+    not permit). Line endings were already checked by the connection (bare LF refused).
+    """
+    if not raw.endswith(b"\r\n\r\n"):
+        raise _bad("head does not end with an empty line")
+    lines = raw[:-4].split(b"\r\n")
+    method, target, version, canonical_line = _request_line(lines[0], limits)
+    fields: Headers = []
+    folded = False
+    for line in lines[1:]:
+        if line[:1] in (b" ", b"\t"):
+            # RFC 9112 §5.2: obs-fold = OWS CRLF RWS. Refused unless permitted; then each
+            # fold is replaced by SP. Whitespace before the first field line is never a
+            # fold (RFC 9112 §2.2): refused.
+            if not fields:
+                raise _bad("whitespace before the first field line")
+            if not limits.permit_obsolete_folding:
+                raise _bad("obsolete line folding")
+            more = line.strip(b" \t")
+            if not abnf.field_value.fullmatch(more):
+                raise _bad("invalid byte in a folded field value")
+            name, value = fields[-1]
+            fields[-1] = (name, (value + b" " + more) if value and more else value + more)
+            folded = True
+            continue
+        fields.append(_field_line(line))
+    dropped: Headers = []
+    if any(b"_" in name for name, _ in fields):
+        fields, dropped = _map_underscores(fields, limits)
+    if folded or canonical_line is not None or dropped:
+        head_line = canonical_line or lines[0]
+        feed = b"".join(
+            [head_line, b"\r\n", *(n + b": " + v + b"\r\n" for n, v in fields), b"\r\n"]
+        )
+    else:
+        feed = raw
+    return Head(method, target, version, fields, feed, dropped)
+
+
+def _request_line(line: bytes, limits: Limits) -> tuple[bytes, bytes, str, bytes | None]:
+    """RFC 9112 §3: request-line = method SP request-target SP HTTP-version."""
+    parts = line.split(b" ")
+    if len(parts) != 3 or not all(parts):
+        # RFC 9112 §3: exactly one SP between the parts (no other whitespace).
+        raise _bad("malformed request line")
+    method, target, version_text = parts
+    canonical = False
+
+    # RFC 9110 §9.1: method = token (case-sensitive).
+    if not abnf.token.fullmatch(method):
+        raise _bad("method is not a token")
+    if not limits.permit_unconventional_http_method and (
+        _UNCONVENTIONAL_METHOD.search(method) or not 3 <= len(method) <= 20
+    ):
+        # Gunicorn's default (--permit-unconventional-http-method relaxes it).
+        raise _bad("unconventional method")
+    if limits.casefold_http_method and method != method.upper():
+        method = method.upper()  # Gunicorn's --casefold-http-method
+        canonical = True
+
+    # RFC 9112 §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive.
+    match = abnf.http_version.fullmatch(version_text)
+    if match is None:
+        raise _bad("invalid HTTP version")
+    major, minor = match["major"], match["minor"]
+    if major != b"1":
         # RFC 9110 §15.6.6: 505 for a major version the server does not support.
-        raise ProtocolError(505, "HTTP Version Not Supported", f"HTTP/{version}")
+        raise ProtocolError(505, "HTTP Version Not Supported", version_text.decode())
+    if minor in (b"0", b"1"):
+        version = "1.0" if minor == b"0" else "1.1"
+    elif limits.permit_unconventional_http_version:
+        # RFC 9110 §2.5: a higher minor version is served as the highest one supported.
+        version = "1.1"
+        canonical = True
+    else:
+        raise ProtocolError(505, "HTTP Version Not Supported", version_text.decode())
+
+    _check_target(method, target)
+    if not canonical:
+        return method, target, version, None
+    return method, target, version, b"%b %b HTTP/%b" % (method, target, version.encode())
+
+
+def _check_target(method: bytes, target: bytes) -> None:
+    """RFC 9112 §3.2: the four forms of request-target, each only where it belongs."""
+    if method == b"CONNECT":
+        # RFC 9112 §3.2.3: authority-form, and only for CONNECT.
+        if not abnf.authority_form.fullmatch(target):
+            raise _bad("CONNECT needs an authority-form target")
+        return
+    if target == b"*":
+        # RFC 9112 §3.2.4: asterisk-form only for a server-wide OPTIONS.
+        if method != b"OPTIONS":
+            raise _bad("asterisk-form target outside OPTIONS")
+        return
+    if target[:1] == b"/":
+        # RFC 9112 §3.2.1 origin-form.
+        if not abnf.origin_form.fullmatch(target):
+            raise _bad("invalid byte in the request target")
+        return
+    # RFC 9112 §3.2.2 absolute-form.
+    match = abnf.absolute_form.fullmatch(target)
+    if match is None or not _valid_ip_literal(match["authority"]):
+        raise _bad("invalid request target")
+
+
+def _valid_ip_literal(authority: bytes) -> bool:
+    if authority[:1] != b"[":
+        return True
+    literal = authority[1 : authority.index(b"]")]
+    try:
+        ipaddress.IPv6Address(literal.decode("ascii"))
+    except ValueError:
+        return False
+    return True
+
+
+def _field_line(line: bytes) -> tuple[bytes, bytes]:
+    """RFC 9112 §5: field-line = field-name ":" OWS field-value OWS."""
+    match = abnf.field_line.fullmatch(line)
+    if match is not None:
+        return match["name"], match["value"].rstrip(b" \t")
+    name, colon, _value = line.partition(b":")
+    if not colon:
+        raise _bad("field line without a colon")
+    if not name:
+        raise _bad("empty field name")  # RFC 9110 §5.1: field-name = token (1*tchar)
+    if name[-1:] in (b" ", b"\t"):
+        # RFC 9112 §5.1: no whitespace between field name and colon; MUST be a 400.
+        raise _bad("whitespace between field name and colon")
+    if not abnf.token.fullmatch(name):
+        raise _bad("invalid byte in a field name")  # RFC 9110 §5.1
+    # RFC 9110 §5.5: CR, LF and NUL MUST be rejected (or replaced); corral rejects every
+    # control byte except HTAB, and DEL.
+    raise _bad("invalid byte in a field value")
+
+
+def _map_underscores(fields: Headers, limits: Limits) -> tuple[Headers, Headers]:
+    """Gunicorn's --header-map for field names containing "_".
+
+    A name such as ``X_Forwarded_For`` becomes the same WSGI environ key as
+    ``X-Forwarded-For`` (PEP 3333 maps "-" to "_"), so the application could not tell a
+    client's field from a proxy's. ``drop`` (the default) sets them aside; ``refuse``
+    answers 400; ``dangerous`` keeps them. Forwarder fields (``SCRIPT_NAME``) are always
+    set aside, for :mod:`corral.trust` to honour from trusted peers only.
+    """
+    kept: Headers = []
+    dropped: Headers = []
+    for name, value in fields:
+        if b"_" not in name or (
+            limits.header_map == "dangerous" and name.lower() not in FORWARDER_FIELDS
+        ):
+            kept.append((name, value))
+        elif limits.header_map == "refuse" and name.lower() not in FORWARDER_FIELDS:
+            raise _bad("field name with an underscore")
+        else:
+            dropped.append((name, value))
+    return kept, dropped
+
+
+# -------------------------------------------------------------------------- the request
+
+
+def _list_members(values: list[bytes]) -> list[bytes]:
+    """RFC 9110 §5.6.1: #element lists; empty members are ignored."""
+    return [m.strip(b" \t") for v in values for m in v.split(b",") if m.strip(b" \t")]
+
+
+def build_request(head: Head) -> Request:
+    """Decide framing, Host and keep-alive for a head that passed :func:`parse_head`."""
+    hosts: list[bytes] = []
+    lengths: list[bytes] = []
+    codings: list[bytes] = []
+    connection: list[bytes] = []
+    expect: list[bytes] = []
+    upgrade = False
+    for name, value in head.fields:
+        lname = name.lower()
+        if lname == b"host":
+            hosts.append(value)
+        elif lname == b"content-length":
+            lengths.append(value)
+        elif lname == b"transfer-encoding":
+            codings.append(value)
+        elif lname == b"connection":
+            connection.append(value)
+        elif lname == b"expect":
+            expect.append(value)
+        elif lname == b"upgrade":
+            upgrade = True
+    version = head.http_version
+    _check_host(head.target, hosts, version)
 
     content_length: int | None = None
-    transfer_encoding: list[bytes] = []
-    connection: set[bytes] = set()
-    expect = b""
-    for name, value in headers:
-        lname = name.lower()
-        if lname == b"content-length":
-            # RFC 9112 §6.3: an invalid Content-Length is unrecoverable.
-            stripped = value.strip()
-            if not stripped.isdigit() or len(stripped) > 18:
-                raise ProtocolError(400, "Bad Request", "invalid Content-Length")
-            length = int(stripped)
-            if content_length is not None and content_length != length:
-                raise ProtocolError(400, "Bad Request", "conflicting Content-Length")
-            content_length = length
-        elif lname == b"transfer-encoding":
-            transfer_encoding.extend(
-                part.strip().lower() for part in value.split(b",") if part.strip()
-            )
-        elif lname == b"connection":
-            connection |= _tokens(value)
-        elif lname == b"expect":
-            expect = value.strip().lower()
+    if lengths:
+        if len(lengths) > 1:
+            # RFC 9110 §8.6 lets a recipient accept repeated identical values; corral
+            # refuses any repetition, equal or not (RFC 9112 §6.3 rule 5).
+            raise _bad("more than one Content-Length")
+        text = lengths[0]
+        # RFC 9110 §8.6: Content-Length = 1*DIGIT; must fit in 63 bits.
+        if not text.isdigit() or not text.isascii() or int(text) > MAX_BODY_LENGTH:
+            raise _bad("invalid Content-Length")
+        content_length = int(text)
 
     chunked = False
-    if transfer_encoding:
-        # RFC 9112 §6.1: a request whose final coding is not chunked cannot be framed.
-        if transfer_encoding[-1] != b"chunked":
-            raise ProtocolError(400, "Bad Request", "final transfer coding is not chunked")
+    if codings:
+        if version == "1.0":
+            # RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing.
+            raise _bad("Transfer-Encoding in an HTTP/1.0 request")
+        if content_length is not None:
+            # RFC 9112 §6.1 / §6.3 rule 3: both present may be smuggling; corral refuses
+            # (instead of processing as chunked and closing).
+            raise _bad("both Content-Length and Transfer-Encoding")
+        members = _list_members(codings)
+        if not members or not all(abnf.token.fullmatch(m) for m in members):
+            raise _bad("invalid Transfer-Encoding")  # RFC 9112 §6.1 / RFC 9110 §10.1.4
+        lowered = [m.lower() for m in members]
+        if lowered.count(b"chunked") > 1:
+            raise _bad("chunked applied more than once")  # RFC 9112 §7
+        if lowered[-1] != b"chunked":
+            raise _bad("final transfer coding is not chunked")  # RFC 9112 §6.3 rule 4
+        if len(lowered) > 1:
+            # RFC 9112 §6.1: a coding the server does not understand -> 501.
+            raise ProtocolError(501, "Not Implemented", "unsupported transfer coding")
         chunked = True
-        content_length = None  # RFC 9112 §6.3 rule 3 (llhttp rejects the combination)
+
+    tokens = {t.lower() for t in _list_members(connection)}
+    upgrade = head.method == b"CONNECT" or (upgrade and b"upgrade" in tokens)
+    if upgrade and (chunked or content_length):
+        # RFC 9110 §9.3.6 (CONNECT has no content) and §7.8: corral cannot switch
+        # protocols; llhttp would hand the content to the new protocol, an intermediary
+        # that ignores Upgrade would not: the framing would be ambiguous.
+        raise _bad("content in an Upgrade or CONNECT request")
 
     if version == "1.1":
-        keep_alive = b"close" not in connection
+        keep_alive = b"close" not in tokens  # RFC 9112 §9.3
     else:
-        keep_alive = b"keep-alive" in connection and b"close" not in connection
+        keep_alive = b"keep-alive" in tokens and b"close" not in tokens  # RFC 9112 §C.2.2
+    if upgrade:
+        keep_alive = False  # WSGI cannot switch protocols: answer, then close
 
     return Request(
-        method=method,
-        target=target,
+        method=head.method,
+        target=head.target,
         http_version=version,
-        headers=headers,
+        headers=head.fields,
         keep_alive=keep_alive,
-        expect_continue=version == "1.1" and expect == b"100-continue",
-        content_length=content_length,
+        # RFC 9110 §10.1.1: 100-continue is for HTTP/1.1 clients only.
+        expect_continue=version == "1.1" and [e.lower() for e in expect] == [b"100-continue"],
+        content_length=None if chunked else content_length,
         chunked=chunked,
+        dropped_headers=head.dropped,
+        upgrade=upgrade,
     )
 
 
-def check_trailers(trailers: Headers) -> None:
-    """Trailers are kept apart from the head; nothing here needs rejecting yet."""
-    del trailers
+def _check_host(target: bytes, hosts: list[bytes], version: str) -> None:
+    """RFC 9112 §3.2: Host is required in HTTP/1.1, never repeated, and valid."""
+    if len(hosts) > 1:
+        raise _bad("more than one Host")
+    if not hosts:
+        if version == "1.1":
+            raise _bad("missing Host")
+        return
+    value = hosts[0]
+    if not abnf.host.fullmatch(value) or (value[:1] == b"[" and not _valid_ip_literal(value)):
+        raise _bad("invalid Host")  # RFC 9110 §7.2
+    absolute = abnf.absolute_form.fullmatch(target)
+    if absolute is not None and absolute["authority"].lower() != value.lower():
+        # RFC 9112 §3.2.2: the client MUST send a Host identical to the target's
+        # authority; corral refuses a disagreement rather than pick one.
+        raise _bad("Host disagrees with the request target")
+
+
+# ------------------------------------------------------------------------------ chunks
+
+
+def chunk_size(line: bytes, limits: Limits) -> int:
+    """Check one chunk-size line (CRLF included); returns the chunk size."""
+    if not line.endswith(b"\r\n"):
+        raise _bad("chunk-size line without CRLF")  # RFC 9112 §7.1
+    match = abnf.chunk_line.fullmatch(line, 0, len(line) - 2)
+    if match is None:
+        # Covers 0x prefixes, signs, spaces, bare CR/LF and control bytes (RFC 9112 §7.1,
+        # §7.1.1).
+        raise _bad("invalid chunk-size line")
+    if limits.max_chunk_ext and len(match["ext"]) > limits.max_chunk_ext:
+        raise _bad("chunk extension too long")
+    size = int(match["size"], 16)
+    if size > MAX_BODY_LENGTH:
+        raise _bad("chunk size too large")
+    return size
+
+
+def parse_trailers(raw: bytes, limits: Limits) -> tuple[Headers, bytes]:
+    """Check a trailer section (RFC 9112 §7.1.2), the final CRLF included.
+
+    Returns the trailer fields and the bytes to feed llhttp.
+    """
+    if raw == b"\r\n":
+        return [], raw
+    head = parse_head(b"GET / HTTP/1.1\r\n" + raw, limits)
+    for name, _ in head.fields:
+        if name.lower() in FORBIDDEN_TRAILERS:
+            # RFC 9110 §6.5.1: fields needed before the content are not trailers.
+            raise _bad(f"forbidden trailer field {name.decode()}")
+    feed = head.feed[head.feed.index(b"\r\n") + 2 :]
+    return head.fields, feed
 
 
 def parser_error(exc: httptools.HttpParserError) -> ProtocolError:
-    """Map an llhttp error to the response the peer gets."""
+    """Map an llhttp error (a head or chunk llhttp refused after the policy passed it)."""
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, httptools.HttpParserInvalidMethodError):
-        return ProtocolError(400, "Bad Request", f"invalid method: {detail}")
+        # RFC 9110 §9.1: a method the server does not recognise -> 501. The policy already
+        # proved it a token; llhttp only knows the methods of its own table.
+        return ProtocolError(501, "Not Implemented", f"unknown method: {detail}")
     return ProtocolError(400, "Bad Request", detail)

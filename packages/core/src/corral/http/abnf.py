@@ -1,0 +1,87 @@
+"""The RFC 9110 / RFC 9112 grammar the policy layer checks raw request bytes against.
+
+Each rule is transcribed from its RFC with the section beside it. Everything here is a
+``bytes`` regex meant for ``fullmatch`` on one line (CRLF already removed), so no pattern
+can run past a line end. Names follow the ABNF.
+"""
+
+from __future__ import annotations
+
+import re
+
+# RFC 9110 §5.6.1 -- OWS = *( SP / HTAB )
+OWS = rb"[ \t]*"
+
+# RFC 9110 §5.6.2 -- tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+#                            "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA ;  token = 1*tchar
+TCHAR = rb"[-!#$%&'*+.^_`|~0-9A-Za-z]"
+TOKEN = TCHAR + rb"+"
+token = re.compile(TOKEN)
+
+# RFC 9110 §5.5 -- field-vchar = VCHAR / obs-text ; obs-text = %x80-FF (§5.6.4)
+# field-value = *field-content ; field-content = field-vchar
+#                                 [ 1*( SP / HTAB / field-vchar ) field-vchar ]
+# Matched here as any run of SP / HTAB / field-vchar; the caller strips the OWS at its end,
+# which is exactly what the field-line rule below leaves over.
+FIELD_VALUE_CHARS = rb"[\t \x21-\x7e\x80-\xff]*"
+field_value = re.compile(FIELD_VALUE_CHARS)
+
+# RFC 9112 §5 -- field-line = field-name ":" OWS field-value OWS ; field-name = token
+field_line = re.compile(
+    rb"(?P<name>" + TOKEN + rb"):" + OWS + rb"(?P<value>" + FIELD_VALUE_CHARS + rb")"
+)
+
+# RFC 9112 §2.3 -- HTTP-version = HTTP-name "/" DIGIT "." DIGIT ; HTTP-name = %s"HTTP"
+http_version = re.compile(rb"HTTP/(?P<major>[0-9])\.(?P<minor>[0-9])")
+
+# RFC 3986 §2.3 unreserved, §2.2 sub-delims, §2.1 pct-encoded, §3.3 pchar.
+_UNRESERVED = rb"A-Za-z0-9\-._~"
+_SUB_DELIMS = rb"!$&'()*+,;="
+PCT_ENCODED = rb"%[0-9A-Fa-f]{2}"
+_PCHAR_SET = _UNRESERVED + _SUB_DELIMS + rb":@"
+PCHAR = rb"(?:[" + _PCHAR_SET + rb"]|" + PCT_ENCODED + rb")"
+# RFC 3986 §3.4 -- query = *( pchar / "/" / "?" ). corral also lets through, in the query
+# only, the printable ASCII that browsers leave unescaped there: [ ] { } | \ ^ ` (never a
+# space, a control byte, '#', or a byte above 0x7E). Documented in docs/HTTP.md.
+QUERY = rb"(?:[" + _PCHAR_SET + rb"/?\[\]{}|\\^`]|" + PCT_ENCODED + rb")*"
+# RFC 9112 §3.2.1 -- origin-form = absolute-path [ "?" query ];
+# absolute-path = 1*( "/" segment ) (RFC 9110 §4.1) ; segment = *pchar (RFC 3986 §3.3)
+ABSOLUTE_PATH = rb"(?:/" + PCHAR + rb"*)+"
+origin_form = re.compile(ABSOLUTE_PATH + rb"(?:\?" + QUERY + rb")?")
+
+# RFC 3986 §3.2.2 -- host = IP-literal / IPv4address / reg-name ; §3.2.3 port = *DIGIT.
+# IP-literal is checked loosely (hex digits, ':' and '.' in brackets) then by ipaddress.
+IP_LITERAL = rb"\[[0-9A-Fa-f:.]+\]"
+REG_NAME = rb"(?:[" + _UNRESERVED + _SUB_DELIMS + rb"]|" + PCT_ENCODED + rb")*"
+URI_HOST = rb"(?:" + IP_LITERAL + rb"|" + REG_NAME + rb")"
+PORT = rb"[0-9]*"
+# RFC 9110 §7.2 -- Host = uri-host [ ":" port ]
+host = re.compile(rb"(?P<host>" + URI_HOST + rb")(?::(?P<port>" + PORT + rb"))?")
+# RFC 9112 §3.2.3 -- authority-form = uri-host ":" port (CONNECT only)
+authority_form = re.compile(rb"(?P<host>" + URI_HOST + rb"):(?P<port>[0-9]+)")
+# RFC 9112 §3.2.2 -- absolute-form = absolute-URI (RFC 3986 §4.3); corral serves the http
+# and https schemes (RFC 9110 §4.2). userinfo is refused (RFC 9110 §4.2.4).
+absolute_form = re.compile(
+    rb"(?i:https?)://(?P<authority>"
+    + URI_HOST
+    + rb"(?::"
+    + PORT
+    + rb")?)(?P<path>(?:/"
+    + PCHAR
+    + rb"*)*)(?:\?"
+    + QUERY
+    + rb")?"
+)
+
+# RFC 9110 §5.6.4 -- quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
+#   qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+#   quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
+QUOTED_STRING = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
+
+# RFC 9112 §7.1 -- chunk-size = 1*HEXDIG ; §7.1.1 chunk-ext = *( BWS ";" BWS chunk-ext-name
+#   [ BWS "=" BWS chunk-ext-val ] ) ; chunk-ext-name = token ;
+#   chunk-ext-val = token / quoted-string
+# corral refuses the BWS (whitespace around ";" and "="), as llhttp does in strict mode:
+# whitespace there is where chunk-size parsers have disagreed (docs/HTTP.md).
+CHUNK_EXT = rb"(?:;" + TOKEN + rb"(?:=(?:" + TOKEN + rb"|" + QUOTED_STRING + rb"))?)*"
+chunk_line = re.compile(rb"(?P<size>[0-9A-Fa-f]+)(?P<ext>" + CHUNK_EXT + rb")")
