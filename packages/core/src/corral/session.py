@@ -138,7 +138,9 @@ class Session:
             elif isinstance(event, Request):
                 self._request = event
                 if self.recv is not None:  # streaming: the app reads the body itself
-                    self._body_done = not event.has_body
+                    # pull_body() reads up to the EndOfMessage, which follows the head
+                    # at once when there is no body.
+                    self._body_done = False
                     return Step(out, job=self._dispatch(cast(IO[bytes], StreamingInput(self))))
                 if event.has_body:
                     out += conn.send_continue()
@@ -177,7 +179,8 @@ class Session:
         if self._body_done:
             return b""
         conn = self.conn
-        if self.send_now is not None:
+        request = conn.request
+        if self.send_now is not None and request is not None and request.has_body:
             cont = conn.send_continue()
             if cont:
                 self.send_now(cont)
