@@ -61,9 +61,22 @@ def run(argv: list[str]) -> int:
     for address in cfg.bind:
         parse_address(address)
     worker_class = load_worker_class(cfg.worker_class)
+    if cfg.proxy_protocol != "off":
+        from .proxy import load_codec
+
+        load_codec()  # a missing codec is a start-up error, not a worker crash
+        if "*" in cfg.proxy_allow_ips:
+            logs.warning(
+                "--proxy-allow-from '*': any peer may claim any client address with a PROXY "
+                "header; only use it when nothing but your proxies can reach the port"
+            )
     if cfg.check_config:
         load_app(cfg.app_uri)
         sys.stdout.write(f"configuration OK: {cfg.app_uri} loads, worker '{cfg.worker_class}'\n")
         return 0
-    app = load_app(cfg.app_uri) if cfg.preload_app else None
+    app = None
+    if cfg.preload_app:
+        # Gevent and eventlet workers monkey-patch the master before the app is imported.
+        getattr(worker_class, "prepare_master", lambda cfg: None)(cfg)
+        app = load_app(cfg.app_uri)
     return Arbiter(cfg, logs, worker_class, app).run()

@@ -50,6 +50,7 @@ from .http import (
     Request,
     error_response,
 )
+from .proxy import environ_from
 from .wsgi import ClientDisconnected, ConnInfo, ErrorLog, FileSegment, WSGIRunner
 
 DEFAULT_SPOOL_THRESHOLD = 1024 * 1024
@@ -75,6 +76,8 @@ class Session:
         "_body_done",
         "_body_size",
         "_broken",
+        "_proxy_reader",
+        "_refused",
         "_request",
         "conn",
         "info",
@@ -106,6 +109,14 @@ class Session:
         self.recv = recv
         self._body_done = True
         self._broken = False
+        self._proxy_reader: Any = None
+        self._refused = False
+        policy = info.proxy
+        if policy is not None:
+            if policy.admits(info.remote_addr, info.is_unix):
+                self._proxy_reader = policy.codec.new_reader(policy.versions)
+            else:
+                self._refused = True
         self.requests = 0
         self._request: Request | None = None
         self._body: IO[bytes] | None = None
@@ -118,7 +129,40 @@ class Session:
 
     def receive(self, data: bytes) -> Step:
         """Feed bytes from the peer (``b""``: it closed) and advance."""
+        if self._proxy_reader is not None or self._refused:
+            return self._receive_proxy_header(data)
         self.conn.receive_data(data)
+        return self.advance()
+
+    def _receive_proxy_header(self, data: bytes) -> Step:
+        """The PROXY protocol header that must precede any HTTP byte (see corral.proxy)."""
+        info = self.info
+        policy = info.proxy
+        if not data:
+            return Step(close=True)  # a probe that connects and leaves is no error
+        if self._refused:
+            policy.log.warning(
+                "Refused a connection from %s: not in --proxy-allow-from", info.remote_addr
+            )
+            return Step(close=True)
+        try:
+            result = self._proxy_reader.feed(data)
+        except policy.codec.ERRORS as exc:
+            self._proxy_reader = None
+            policy.log.warning("Invalid PROXY header from %s: %s", info.remote_addr, exc)
+            return Step(close=True)
+        if result is None:
+            return _NEED_DATA
+        self._proxy_reader = None
+        details, remaining = result
+        client, extra, tls = environ_from(details)
+        if client is not None:
+            info.remote_addr, info.remote_port = client
+        info.extra.update(extra)
+        if tls:
+            info.url_scheme = "https"
+        if remaining:
+            self.conn.receive_data(remaining)
         return self.advance()
 
     def advance(self) -> Step:

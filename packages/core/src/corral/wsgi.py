@@ -116,6 +116,8 @@ class ConnInfo:
     server_port: str
     url_scheme: str = "http"
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. PROXY protocol details
+    is_unix: bool = False  # accepted on a unix socket
+    proxy: Any = None  # a corral.proxy.ProxyPolicy when --proxy-protocol is on
 
 
 class ErrorStream:

@@ -34,7 +34,11 @@ def app(environ, start_response):
     doc["pid"] = os.getpid()
     doc["has_file_wrapper"] = callable(environ.get("wsgi.file_wrapper"))
     doc["errors_writable"] = callable(getattr(environ.get("wsgi.errors"), "write", None))
-    out = json.dumps(doc).encode()
+    proxy = environ.get("corral.proxy_protocol")
+    if proxy is not None:
+        doc["proxy"] = {k: v for k, v in proxy.items() if k != "header"}
+        doc["PROXY_PROTOCOL"] = environ.get("PROXY_PROTOCOL")
+    out = json.dumps(doc, default=str).encode()
     start_response(
         "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(out)))]
     )

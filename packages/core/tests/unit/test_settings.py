@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,6 +45,13 @@ EXPECTED_DEFAULTS: dict[str, Any] = {
     "pythonpath": [],
     "check_config": False,
     "print_config": False,
+    # corral's connection deadlines (no Gunicorn equivalent)
+    "header_timeout": 10,
+    "body_timeout": 30,
+    "send_timeout": 30,
+    # PROXY protocol (Gunicorn's names)
+    "proxy_protocol": "off",
+    "proxy_allow_ips": ["127.0.0.1/32", "::1/128"],
 }
 
 # Gunicorn's hooks and how many positional arguments each is called with.
@@ -94,6 +102,11 @@ EXPECTED_FLAGS = {
     "access_log_format": ("--access-logformat",),
     "check_config": ("--check-config",),
     "print_config": ("--print-config",),
+    "header_timeout": ("--header-timeout",),
+    "body_timeout": ("--body-timeout",),
+    "send_timeout": ("--send-timeout",),
+    "proxy_protocol": ("--proxy-protocol",),
+    "proxy_allow_ips": ("--proxy-allow-from",),
 }
 
 
@@ -134,7 +147,7 @@ def test_unsupported_names_do_not_overlap_the_table() -> None:
         "certfile",
         "keyfile",
     } <= unsupported
-    assert {"user", "group", "umask", "forwarded_allow_ips", "proxy_protocol"} <= unsupported
+    assert {"user", "group", "umask"} <= unsupported
 
 
 def test_setting_rows_are_frozen() -> None:
@@ -250,7 +263,32 @@ FLAG_CASES: list[tuple[list[str], str, Any]] = [
     (["--access-logformat", "%(h)s %(r)s"], "access_log_format", "%(h)s %(r)s"),
     (["--check-config"], "check_config", True),
     (["--print-config"], "print_config", True),
+    (["--header-timeout", "3"], "header_timeout", 3),
+    (["--body-timeout", "4"], "body_timeout", 4),
+    (["--send-timeout", "5"], "send_timeout", 5),
+    (["--proxy-protocol"], "proxy_protocol", "auto"),
+    (["--proxy-protocol", "v2"], "proxy_protocol", "v2"),
+    (
+        ["--proxy-allow-from", "10.0.0.0/8,192.0.2.7"],
+        "proxy_allow_ips",
+        ["10.0.0.0/8", "192.0.2.7/32"],
+    ),
 ]
+
+
+def test_bare_proxy_protocol_flag_before_the_app() -> None:
+    # Gunicorn's bare flag directly before APP: the word is the app, the mode is auto.
+    cfg = load_config(["--proxy-protocol", "myapp:app"], {}, cwd="/")
+    assert cfg.proxy_protocol == "auto" and cfg.app_uri == "myapp:app"
+    with pytest.raises(UsageError, match="--proxy-protocol: expected one of off, v1, v2, auto"):
+        load_config(["--proxy-protocol", "v3", "myapp:app"], {}, cwd="/")
+
+
+def test_proxy_protocol_boolean_in_a_config_file(tmp_path: Path) -> None:
+    conf = tmp_path / "gunicorn.conf.py"
+    conf.write_text("proxy_protocol = True\nproxy_allow_ips = '*'\n")
+    cfg = load_config(["-c", str(conf)], {}, cwd=str(tmp_path))
+    assert cfg.proxy_protocol == "auto" and cfg.proxy_allow_ips == ["*"]
 
 
 @pytest.mark.parametrize(("argv", "name", "expected"), FLAG_CASES)

@@ -721,6 +721,97 @@ The exit status is 0 when everything is in order and non-zero otherwise.
 Print every setting with its final value, then exit. Implies `--check-config`.
 """,
     ),
+    # -- Connection deadlines (appended) -------------------------------------------------------
+    Setting(
+        name="header_timeout",
+        section="Worker Processes",
+        flags=("--header-timeout",),
+        metavar="INT",
+        validator=v.integer(1),
+        type_doc="int",
+        default=10,
+        doc="""
+Seconds a client has to send a complete request head, counted from its first byte.
+
+The deadline does not move when more bytes arrive, so a client that sends its head a byte
+at a time (slowloris) is closed when it expires. Applies to the worker classes that do
+their socket I/O in an event loop (`sync`, `gthread`).
+""",
+    ),
+    Setting(
+        name="body_timeout",
+        section="Worker Processes",
+        flags=("--body-timeout",),
+        metavar="INT",
+        validator=v.integer(1),
+        type_doc="int",
+        default=30,
+        doc="""
+Seconds a request body may go without a single byte arriving before the connection is closed.
+
+The application is only called once the body is complete, so a client that stops sending
+costs a buffer and a file descriptor until this deadline, never an application call.
+Applies to the `sync` and `gthread` worker classes.
+""",
+    ),
+    Setting(
+        name="send_timeout",
+        section="Worker Processes",
+        flags=("--send-timeout",),
+        metavar="INT",
+        validator=v.integer(1),
+        type_doc="int",
+        default=30,
+        doc="""
+Seconds a client may go without accepting a single byte of its response before it is closed.
+
+A client that reads slowly is parked while other connections are served; this bounds how
+long it may hold its buffered response. Applies to the `sync` and `gthread` worker classes.
+""",
+    ),
+    # -- PROXY protocol (appended) -------------------------------------------------------------
+    Setting(
+        name="proxy_protocol",
+        section="Server Mechanics",
+        flags=("--proxy-protocol",),
+        metavar="MODE",
+        nargs="?",
+        const="auto",
+        choices=("off", "v1", "v2", "auto"),
+        validator=v.proxy_protocol_mode,
+        type_doc="off | v1 | v2 | auto",
+        default="off",
+        doc="""
+Expect a PROXY protocol header (HAProxy's, v1 text or v2 binary) on every connection.
+
+With `v1` or `v2` only that version is accepted; `auto` (the meaning of the bare flag)
+accepts either. Every connection from a peer in `--proxy-allow-from` must then begin with a
+header, as the protocol requires (the server must not guess): the client address it gives
+becomes `REMOTE_ADDR` / `REMOTE_PORT` for every request of the connection, and the parsed
+header is in the environ under `corral.proxy_protocol` (Gunicorn's `PROXY_PROTOCOL`,
+`PROXY_ADDR` and `PROXY_PORT` keys are set too). A v2 header whose SSL TLV says the client
+connected over TLS sets `wsgi.url_scheme` to `https`. A missing or invalid header closes the
+connection; a peer outside `--proxy-allow-from` is refused (closed on its first bytes, with
+no response). Both are logged, at most a few lines a minute. Needs the codec:
+`pip install 'corral[proxy]'`. A config file may also say `proxy_protocol = True` (auto).
+""",
+    ),
+    Setting(
+        name="proxy_allow_ips",
+        section="Server Mechanics",
+        flags=("--proxy-allow-from",),
+        metavar="CIDRS",
+        validator=v.ip_networks,
+        type_doc="comma-separated IP addresses or networks, or '*'",
+        default="127.0.0.1,::1",
+        doc="""
+Peers allowed to send a PROXY protocol header (addresses or CIDR networks).
+
+Only connections from these peers are served when `--proxy-protocol` is on; others are
+refused. Unix-socket peers are always allowed. `*` allows any peer: only do that when
+nothing but your proxies can reach the port (corral warns at start-up).
+""",
+    ),
 )
 
 
@@ -768,8 +859,6 @@ UNSUPPORTED_SETTINGS: tuple[UnsupportedSetting, ...] = (
     UnsupportedSetting("paste", ("--paste", "--paster")),
     UnsupportedSetting("raw_paste_global_conf", ("--paste-global",)),
     UnsupportedSetting("ssl_context"),
-    UnsupportedSetting("proxy_protocol", ("--proxy-protocol",), takes_value=False),
-    UnsupportedSetting("proxy_allow_ips", ("--proxy-allow-from",)),
     UnsupportedSetting("keyfile", ("--keyfile",)),
     UnsupportedSetting("certfile", ("--certfile",)),
     UnsupportedSetting("ssl_version", ("--ssl-version",)),

@@ -130,6 +130,17 @@ class _SettingAction(argparse.Action):
             raw = False
         elif setting.action == "store_const" or (setting.nargs == "?" and values is None):
             raw = setting.const
+        elif (
+            setting.nargs == "?"
+            and setting.choices
+            and isinstance(values, str)
+            and values not in setting.choices
+            and ":" in values
+        ):
+            # A bare optional-value flag right before APP (`--proxy-protocol app:app`):
+            # the word is the application, and the flag takes its bare meaning.
+            raw = setting.const
+            state.app.append(values)
         elif setting.action == "append":
             raw = [*state.values.get(setting.name, []), values]
         else:

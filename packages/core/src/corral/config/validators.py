@@ -407,3 +407,15 @@ def post_request_hook(value: object) -> Callable[..., object]:
         if _accepts_positional(value, count):
             return PostRequestHook(value, count)
     raise ValueError(f"expected {expected}, got {_signature_text(value)}")
+
+
+def proxy_protocol_mode(value: object) -> str:
+    """``off``, ``v1``, ``v2`` or ``auto``; a config file's ``True`` / ``False`` mean auto / off
+    (Gunicorn's older boolean form)."""
+    if value is True:
+        return "auto"
+    if value is False or value is None:
+        return "off"
+    if isinstance(value, str) and value.strip().lower() in ("off", "v1", "v2", "auto"):
+        return value.strip().lower()
+    raise ValueError(f"expected one of off, v1, v2, auto, got {_got(value)}")

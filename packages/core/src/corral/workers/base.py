@@ -21,6 +21,7 @@ from ..appload import load_app
 from ..errors import AppImportError
 from ..heartbeat import Heartbeat
 from ..http import Limits
+from ..proxy import Networks, ProxyPolicy, RateLimitedLog, load_codec
 from ..sockets import Listener
 from ..wsgi import ConnInfo, WSGIApp, WSGIRunner
 
@@ -87,6 +88,14 @@ class BaseWorker:
         if max_requests > 0 and jitter > 0:
             max_requests += random.randint(0, jitter)
         self.max_requests = max_requests or sys.maxsize
+        self.proxy_policy: ProxyPolicy | None = None
+        if self.cfg.proxy_protocol != "off":
+            self.proxy_policy = ProxyPolicy(
+                load_codec(),
+                self.cfg.proxy_protocol,
+                Networks(self.cfg.proxy_allow_ips),
+                RateLimitedLog(self.log),
+            )
         self.limits = Limits(
             max_request_line=self.cfg.limit_request_line,
             max_fields=self.cfg.limit_request_fields,
@@ -95,6 +104,14 @@ class BaseWorker:
 
     def __str__(self) -> str:
         return f"<Worker {self.pid}>"
+
+    @classmethod
+    def prepare_master(cls, cfg: Any) -> None:
+        """Runs in the master before ``--preload`` imports the application.
+
+        A worker class whose library must monkey-patch the standard library before the
+        application is imported (gevent, eventlet) patches the master here too.
+        """
 
     # ---------------------------------------------------------- life cycle
 
@@ -131,8 +148,12 @@ class BaseWorker:
         """The environ facts of a connection accepted on ``listener`` from ``peer``."""
         name, port = listener.server_name_port()
         if isinstance(peer, tuple):
-            return ConnInfo(str(peer[0]), int(peer[1]), name, port)
-        return ConnInfo(peer.decode() if isinstance(peer, bytes) else str(peer), None, name, port)
+            info = ConnInfo(str(peer[0]), int(peer[1]), name, port)
+        else:
+            addr = peer.decode() if isinstance(peer, bytes) else str(peer)
+            info = ConnInfo(addr, None, name, port, is_unix=True)
+        info.proxy = self.proxy_policy
+        return info
 
     def notify(self) -> None:
         """Heartbeat; also notices a dead master."""
