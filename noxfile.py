@@ -61,23 +61,32 @@ def _missing_debian_packages(names: list[str]) -> list[str]:
 def ensure_system_packages(session: nox.Session) -> None:
     """apt-get install what tools/system-packages.txt lists and is not installed yet."""
     if shutil.which("dpkg-query") is None:
-        session.warn("not a Debian-based system: install the equivalents of "
-                     f"{', '.join(system_packages())} yourself")
+        session.warn(
+            "not a Debian-based system: install the equivalents of "
+            f"{', '.join(system_packages())} yourself"
+        )
         return
     missing = _missing_debian_packages(system_packages())
     if not missing:
         return
     if os.geteuid() != 0:
         session.error(
-            "missing Debian packages: " + " ".join(missing)
+            "missing Debian packages: "
+            + " ".join(missing)
             + "\n  install them with: sudo apt-get update && sudo apt-get install -y "
             + " ".join(missing)
         )
     env = {"DEBIAN_FRONTEND": "noninteractive"}
     session.run("apt-get", "update", "-q", external=True, env=env)
     session.run(
-        "apt-get", "install", "-y", "-q", "--no-install-recommends", *missing,
-        external=True, env=env,
+        "apt-get",
+        "install",
+        "-y",
+        "-q",
+        "--no-install-recommends",
+        *missing,
+        external=True,
+        env=env,
     )
 
 
@@ -94,11 +103,23 @@ def tests(session: nox.Session) -> None:
         cov = []
         if (pkg / "tests" / ".coverage-required").exists():
             module = (pkg / "tests" / ".coverage-required").read_text().strip()
-            cov = [f"--cov={module}", "--cov-branch", "--cov-report=term-missing:skip-covered",
-                   "--cov-fail-under=100", f"--cov-config={ROOT / 'pyproject.toml'}"]
+            cov = [
+                f"--cov={module}",
+                "--cov-branch",
+                "--cov-report=term-missing:skip-covered",
+                "--cov-fail-under=100",
+                f"--cov-config={ROOT / 'pyproject.toml'}",
+            ]
         session.run(
-            "pytest", str(tests_dir), "-n", "auto", "-p", "no:cacheprovider",
-            f"--rootdir={ROOT}", *cov, *extra,
+            "pytest",
+            str(tests_dir),
+            "-n",
+            "auto",
+            "-p",
+            "no:cacheprovider",
+            f"--rootdir={ROOT}",
+            *cov,
+            *extra,
         )
 
 
