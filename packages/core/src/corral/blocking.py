@@ -94,6 +94,12 @@ def serve_connection(
                     return
                 break
     except AbortConnection:
+        refusal = session.refusal()  # a malformed body before any response: say so
+        if refusal:
+            try:
+                sock.sendall(refusal)
+            except OSError:
+                pass
         return
     except OSError:
         return  # the peer went away or stopped reading: nothing more to do

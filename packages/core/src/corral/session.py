@@ -74,6 +74,7 @@ class Session:
     __slots__ = (
         "_body",
         "_body_done",
+        "_body_error",
         "_body_size",
         "_broken",
         "_proxy_reader",
@@ -108,6 +109,7 @@ class Session:
         self.send_now = send_now
         self.recv = recv
         self._body_done = True
+        self._body_error: ProtocolError | None = None
         self._broken = False
         self._proxy_reader: Any = None
         self._refused = False
@@ -211,6 +213,14 @@ class Session:
         conn.start_next_cycle()
         return self.advance()
 
+    def refusal(self) -> bytes:
+        """Streaming mode, after the response job was aborted: the error response for a
+        malformed body that nothing has been sent for yet, else ``b""``."""
+        exc = self._body_error
+        if exc is None or self.conn.response is not None:
+            return b""
+        return error_response(exc.status, exc.reason)
+
     def abandon(self) -> None:
         """The connection is being closed: release what the request held."""
         self._request = None
@@ -228,11 +238,14 @@ class Session:
             cont = conn.send_continue()
             if cont:
                 self.send_now(cont)
+        peer_closed = False
         while True:
             try:
                 event = conn.next_event()
             except ProtocolError as exc:
                 self._body_done = self._broken = True
+                if not peer_closed:  # a peer that left mid-body is not answered
+                    self._body_error = exc
                 raise ClientDisconnected(f"malformed request body: {exc}") from None
             if isinstance(event, Data):
                 return event.data
@@ -246,6 +259,7 @@ class Session:
                 except OSError as exc:
                     self._body_done = self._broken = True
                     raise ClientDisconnected(f"reading the request body: {exc}") from None
+                peer_closed = not data
                 conn.receive_data(data)
                 continue
             self._body_done = self._broken = True

@@ -77,3 +77,13 @@ def test_no_100_continue_for_a_request_without_a_body(served):
         assert piece, raw
         raw += piece
     assert raw.startswith(b"HTTP/1.1 200 OK\r\n"), raw
+
+
+def test_malformed_body_read_by_the_app_gets_a_400_before_the_close(served):
+    # The app reads the body, the chunk framing is broken: nothing was sent yet, so the
+    # client is told why (as the buffered mode does) rather than just cut off.
+    client, _ = served
+    client.send(b"POST /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+    resp = client.response()
+    assert resp.status == 400 and resp.closes
+    assert client.at_eof()
