@@ -1,0 +1,7 @@
+"""corral-gevent: the gevent worker for corral (``corral -k gevent``)."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]
