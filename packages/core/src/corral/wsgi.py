@@ -27,6 +27,8 @@ import httptools
 from . import SERVER_SOFTWARE
 from .http import Connection, Request
 from .logs import AccessRecord
+from .trust import TrustSettings
+from .trust import apply as trust_apply
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 StartResponse = Callable[..., Callable[[bytes], None]]
@@ -176,7 +178,9 @@ class WSGIRunner:
         multithread: bool = False,
         multiprocess: bool = False,
         script_name: str = "",
+        trust: TrustSettings | None = None,
     ) -> None:
+        self.trust = trust if trust is not None else TrustSettings()
         self.app = app
         self.log = log
         self.access = access if access is not None and access.access_enabled else None
@@ -251,6 +255,16 @@ class WSGIRunner:
             env["SERVER_NAME"], env["SERVER_PORT"] = info.server_name, info.server_port
         if info.extra:
             env.update(info.extra)
+        # Forwarding fields, only from trusted peers (corral.trust; --forwarded-allow-ips).
+        for warning in trust_apply(
+            env,
+            request.headers,
+            request.dropped_headers,
+            info.remote_addr,
+            info.is_unix or info.remote_port is None,
+            self.trust,
+        ):
+            self.log.warning("%s: %s", info.remote_addr, warning)
         return env
 
     # --------------------------------------------------------------- the call

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from corral import trust as _trust
 from corral.config import validators as v
 
 Action = Literal["store", "store_true", "store_false", "store_const", "append"]
@@ -812,6 +813,155 @@ refused. Unix-socket peers are always allowed. `*` allows any peer: only do that
 nothing but your proxies can reach the port (corral warns at start-up).
 """,
     ),
+    # -- HTTP strictness and trust (appended) ---------------------------------------------------
+    Setting(
+        name="permit_obsolete_folding",
+        section="Security",
+        flags=("--permit-obsolete-folding",),
+        action="store_true",
+        validator=v.boolean,
+        type_doc="bool",
+        default=False,
+        doc="""
+Accept obsolete line folding (a field line continued on the next line) and unfold it.
+
+By default such a request is refused with 400, as RFC 9112 §5.2 allows; with this setting
+each fold is replaced by a space before the application sees the value. See docs/HTTP.md.
+""",
+    ),
+    Setting(
+        name="casefold_http_method",
+        section="Security",
+        flags=("--casefold-http-method",),
+        action="store_true",
+        validator=v.boolean,
+        type_doc="bool",
+        default=False,
+        doc="""
+Upper-case the request method before the application sees it.
+
+Methods are case-sensitive (RFC 9110 §9.1). Only useful together with
+`--permit-unconventional-http-method`, which lets lower case methods through at all.
+""",
+    ),
+    Setting(
+        name="permit_unconventional_http_method",
+        section="Security",
+        flags=("--permit-unconventional-http-method",),
+        action="store_true",
+        validator=v.boolean,
+        type_doc="bool",
+        default=False,
+        doc="""
+Accept any token as a request method, not only conventional ones.
+
+By default a method must be 3 to 20 characters with no lower case letter and no `#`, as
+in Gunicorn. Methods must always be RFC 9110 tokens, and llhttp must know them (else 501).
+""",
+    ),
+    Setting(
+        name="permit_unconventional_http_version",
+        section="Security",
+        flags=("--permit-unconventional-http-version",),
+        action="store_true",
+        validator=v.boolean,
+        type_doc="bool",
+        default=False,
+        doc="""
+Serve requests claiming HTTP/1.2 to HTTP/1.9 as HTTP/1.1.
+
+By default only HTTP/1.0 and HTTP/1.1 are served and other versions get 505 (RFC 9110
+§15.6.6); a malformed version is always a 400.
+""",
+    ),
+    Setting(
+        name="header_map",
+        section="Security",
+        flags=("--header-map",),
+        metavar="MODE",
+        choices=("drop", "refuse", "dangerous"),
+        validator=v.choice(("drop", "refuse", "dangerous")),
+        type_doc="drop | refuse | dangerous",
+        default="drop",
+        doc="""
+What to do with request header names that contain an underscore.
+
+`X_Forwarded_For` and `X-Forwarded-For` become the same WSGI environ key, so the
+application could not tell one from the other. `drop` (the default) removes them, `refuse`
+answers 400, `dangerous` passes them on. A `SCRIPT_NAME` header is only ever honoured from
+a peer in `--forwarded-allow-ips`.
+""",
+    ),
+    Setting(
+        name="forwarded_allow_ips",
+        section="Server Mechanics",
+        flags=("--forwarded-allow-ips",),
+        metavar="CIDRS",
+        validator=v.ip_networks,
+        type_doc="comma-separated IP addresses or networks, or '*'",
+        default="127.0.0.1,::1",
+        env_default=lambda environ: (
+            ("FORWARDED_ALLOW_IPS", environ["FORWARDED_ALLOW_IPS"])
+            if "FORWARDED_ALLOW_IPS" in environ
+            else None
+        ),
+        doc="""
+Front-end proxies trusted to set forwarding headers (addresses or CIDR networks).
+
+Only from these peers are `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Port`,
+`X-Forwarded-Host`, `Forwarded` (RFC 7239), the `--secure-scheme-headers` and a
+`SCRIPT_NAME` header applied to the environ; from any other peer they are ignored. Unix
+socket peers are trusted. `*` trusts every peer: corral warns loudly at start-up. The
+`FORWARDED_ALLOW_IPS` environment variable sets the default, as in Gunicorn.
+""",
+    ),
+    Setting(
+        name="secure_scheme_headers",
+        section="Server Mechanics",
+        validator=_trust.scheme_headers,
+        type_doc="dict",
+        default={
+            "X-FORWARDED-PROTOCOL": "ssl",
+            "X-FORWARDED-PROTO": "https",
+            "X-FORWARDED-SSL": "on",
+        },
+        doc="""
+Headers, and their values, by which a trusted front-end says the request came over HTTPS.
+
+A config-file setting (a dict), as in Gunicorn. From a peer in `--forwarded-allow-ips`,
+a listed header with its value makes `wsgi.url_scheme` `https`, with another value `http`.
+Headers that disagree are all ignored (and logged).
+""",
+    ),
+    Setting(
+        name="limit_request_header_bytes",
+        section="Security",
+        flags=("--limit-request-header-bytes",),
+        metavar="INT",
+        validator=v.integer(0),
+        type_doc="int",
+        default=65536,
+        doc="""
+The largest request head accepted (request line and all field lines), in bytes.
+
+Larger heads get 431, and a connection never buffers more than this while a head is
+incomplete. The same bound applies to a chunked body's trailer section. 0 means no limit.
+""",
+    ),
+    Setting(
+        name="limit_request_chunk_extension",
+        section="Security",
+        flags=("--limit-request-chunk-extension",),
+        metavar="INT",
+        validator=v.integer(0),
+        type_doc="int",
+        default=1024,
+        doc="""
+The longest chunk extension accepted on one chunk-size line, in bytes.
+
+Chunk extensions carry nothing an application sees; longer ones get 400. 0 means no limit.
+""",
+    ),
 )
 
 
@@ -832,8 +982,6 @@ UNSUPPORTED_SETTINGS: tuple[UnsupportedSetting, ...] = (
     UnsupportedSetting("umask", ("-m", "--umask")),
     UnsupportedSetting("initgroups", ("--initgroups",), takes_value=False),
     UnsupportedSetting("tmp_upload_dir"),
-    UnsupportedSetting("secure_scheme_headers"),
-    UnsupportedSetting("forwarded_allow_ips", ("--forwarded-allow-ips",)),
     UnsupportedSetting("forwarder_headers", ("--forwarder-headers",)),
     UnsupportedSetting(
         "disable_redirect_access_to_syslog",
@@ -870,21 +1018,6 @@ UNSUPPORTED_SETTINGS: tuple[UnsupportedSetting, ...] = (
     ),
     UnsupportedSetting("ciphers", ("--ciphers",)),
     UnsupportedSetting("strip_header_spaces", ("--strip-header-spaces",), takes_value=False),
-    UnsupportedSetting(
-        "permit_unconventional_http_method",
-        ("--permit-unconventional-http-method",),
-        takes_value=False,
-    ),
-    UnsupportedSetting(
-        "permit_unconventional_http_version",
-        ("--permit-unconventional-http-version",),
-        takes_value=False,
-    ),
-    UnsupportedSetting("casefold_http_method", ("--casefold-http-method",), takes_value=False),
-    UnsupportedSetting("header_map", ("--header-map",)),
-    UnsupportedSetting(
-        "permit_obsolete_folding", ("--permit-obsolete-folding",), takes_value=False
-    ),
     UnsupportedSetting(
         "tolerate_dangerous_framing", ("--tolerate-dangerous-framing",), takes_value=False
     ),

@@ -414,7 +414,8 @@ class Connection:
     # -------------------------------------------------------- parser callbacks
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._llhttp_fields.append((name, value))
+        # llhttp keeps the OWS after a value; RFC 9112 §5 excludes it from the value.
+        self._llhttp_fields.append((name, value.rstrip(b" \t")))
 
     def on_headers_complete(self) -> None:
         self._llhttp_head = True

@@ -23,6 +23,7 @@ from ..heartbeat import Heartbeat
 from ..http import Limits
 from ..proxy import Networks, ProxyPolicy, RateLimitedLog, load_codec
 from ..sockets import Listener
+from ..trust import TrustSettings
 from ..wsgi import ConnInfo, WSGIApp, WSGIRunner
 
 if TYPE_CHECKING:
@@ -100,7 +101,22 @@ class BaseWorker:
             max_request_line=self.cfg.limit_request_line,
             max_fields=self.cfg.limit_request_fields,
             max_field_size=self.cfg.limit_request_field_size,
+            max_head_bytes=self.cfg.limit_request_header_bytes,
+            max_chunk_ext=self.cfg.limit_request_chunk_extension,
+            permit_obsolete_folding=self.cfg.permit_obsolete_folding,
+            casefold_http_method=self.cfg.casefold_http_method,
+            permit_unconventional_http_method=self.cfg.permit_unconventional_http_method,
+            permit_unconventional_http_version=self.cfg.permit_unconventional_http_version,
+            header_map=self.cfg.header_map,
         )
+        self.trust = TrustSettings.from_settings(
+            self.cfg.forwarded_allow_ips, self.cfg.secure_scheme_headers
+        )
+        if self.trust.allow_all:
+            self.log.warning(
+                "--forwarded-allow-ips is '*': ANY client can set X-Forwarded-*, Forwarded "
+                "and SCRIPT_NAME. Only do this when nothing but your proxies reach corral."
+            )
 
     def __str__(self) -> str:
         return f"<Worker {self.pid}>"
@@ -142,6 +158,7 @@ class BaseWorker:
             multithread=self.multithread,
             multiprocess=self.cfg.workers > 1,
             script_name=os.environ.get("SCRIPT_NAME", ""),
+            trust=self.trust,
         )
 
     def conn_info(self, listener: Listener, peer: Any) -> ConnInfo:
