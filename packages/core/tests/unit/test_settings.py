@@ -52,6 +52,20 @@ EXPECTED_DEFAULTS: dict[str, Any] = {
     # PROXY protocol (Gunicorn's names)
     "proxy_protocol": "off",
     "proxy_allow_ips": ["127.0.0.1/32", "::1/128"],
+    # HTTP strictness and trust (Gunicorn's names), and corral's two extra limits
+    "permit_obsolete_folding": False,
+    "casefold_http_method": False,
+    "permit_unconventional_http_method": False,
+    "permit_unconventional_http_version": False,
+    "header_map": "drop",
+    "forwarded_allow_ips": ["127.0.0.1/32", "::1/128"],
+    "secure_scheme_headers": {
+        "X-FORWARDED-PROTOCOL": "ssl",
+        "X-FORWARDED-PROTO": "https",
+        "X-FORWARDED-SSL": "on",
+    },
+    "limit_request_header_bytes": 65536,
+    "limit_request_chunk_extension": 1024,
 }
 
 # Gunicorn's hooks and how many positional arguments each is called with.
@@ -107,6 +121,14 @@ EXPECTED_FLAGS = {
     "send_timeout": ("--send-timeout",),
     "proxy_protocol": ("--proxy-protocol",),
     "proxy_allow_ips": ("--proxy-allow-from",),
+    "permit_obsolete_folding": ("--permit-obsolete-folding",),
+    "casefold_http_method": ("--casefold-http-method",),
+    "permit_unconventional_http_method": ("--permit-unconventional-http-method",),
+    "permit_unconventional_http_version": ("--permit-unconventional-http-version",),
+    "header_map": ("--header-map",),
+    "forwarded_allow_ips": ("--forwarded-allow-ips",),
+    "limit_request_header_bytes": ("--limit-request-header-bytes",),
+    "limit_request_chunk_extension": ("--limit-request-chunk-extension",),
 }
 
 
@@ -266,6 +288,14 @@ FLAG_CASES: list[tuple[list[str], str, Any]] = [
     (["--header-timeout", "3"], "header_timeout", 3),
     (["--body-timeout", "4"], "body_timeout", 4),
     (["--send-timeout", "5"], "send_timeout", 5),
+    (["--permit-obsolete-folding"], "permit_obsolete_folding", True),
+    (["--casefold-http-method"], "casefold_http_method", True),
+    (["--permit-unconventional-http-method"], "permit_unconventional_http_method", True),
+    (["--permit-unconventional-http-version"], "permit_unconventional_http_version", True),
+    (["--header-map", "refuse"], "header_map", "refuse"),
+    (["--forwarded-allow-ips", "10.1.0.0/16"], "forwarded_allow_ips", ["10.1.0.0/16"]),
+    (["--limit-request-header-bytes", "32768"], "limit_request_header_bytes", 32768),
+    (["--limit-request-chunk-extension", "64"], "limit_request_chunk_extension", 64),
     (["--proxy-protocol"], "proxy_protocol", "auto"),
     (["--proxy-protocol", "v2"], "proxy_protocol", "v2"),
     (
