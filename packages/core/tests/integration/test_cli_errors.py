@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from corral_testing import FIXTURE_APPS
@@ -72,13 +73,46 @@ def test_application_errors(app, fragments):
         assert_clean_error(result, 4, *fragments)
 
 
-def test_worker_class_not_installed_names_the_pip_command():
-    result = run_corral("-k", "eventlet", "behaviours:app")
-    assert_clean_error(
-        result, 1, "unknown worker class 'eventlet'", "pip install 'corral[eventlet]'"
+@pytest.fixture(scope="module")
+def core_only_venv(tmp_path_factory):
+    """A real virtual environment with corral alone: no plug-ins, no PROXY codec."""
+    core = Path(__file__).resolve().parents[2]
+    venv = tmp_path_factory.mktemp("core-only") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", str(core)],
+        check=True,
+        timeout=300,
     )
+    return venv
+
+
+def test_worker_class_not_installed_names_the_pip_command(core_only_venv):
+    for name in ("gevent", "eventlet"):
+        result = subprocess.run(
+            [str(core_only_venv / "bin" / "corral"), "-k", name, "corral.demo:app"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert_clean_error(
+            result,
+            1,
+            f"unknown worker class '{name}' (installed: sync",
+            f"pip install 'corral[{name}]'",
+        )
     result = run_corral("-k", "nosuch", "behaviours:app")
     assert_clean_error(result, 1, "unknown worker class 'nosuch' (installed: ")
+
+
+def test_missing_proxy_codec_is_a_clear_start_up_error(core_only_venv):
+    result = subprocess.run(
+        [str(core_only_venv / "bin" / "corral"), "--proxy-protocol", "corral.demo:app"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert_clean_error(result, 1, "pip install 'corral[proxy]'")
 
 
 def test_config_file_missing():

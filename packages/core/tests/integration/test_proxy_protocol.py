@@ -248,26 +248,3 @@ def test_log_flood_is_limited(corral):
             Client(sock).at_eof()
     time.sleep(0.5)
     assert server.log.count("Invalid PROXY header") <= 5 * len(server.worker_pids())
-
-
-def test_missing_codec_is_a_clear_start_up_error(tmp_path):
-    # A real virtual environment with corral but without corral-proxyproto.
-    import sys
-
-    core = Path(__file__).resolve().parents[2]
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", str(core)],
-        check=True,
-        timeout=300,
-    )
-    result = subprocess.run(
-        [str(venv / "bin" / "corral"), "--proxy-protocol", "demo:app"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 1, result.stderr
-    assert "pip install 'corral[proxy]'" in result.stderr
-    assert "Traceback" not in result.stderr
