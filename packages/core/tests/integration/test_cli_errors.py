@@ -98,7 +98,8 @@ def test_worker_class_not_installed_names_the_pip_command(core_only_venv):
         assert_clean_error(
             result,
             1,
-            f"unknown worker class '{name}' (installed: sync",
+            f"unknown worker class '{name}' (installed: ",
+            "sync",
             f"pip install 'corral[{name}]'",
         )
     result = run_corral("-k", "nosuch", "behaviours:app")
