@@ -22,13 +22,13 @@ closes the connection too. Both are logged at most a few times a minute per work
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
 from .errors import CorralError
+from .trust import TrustSettings
 
 GROUP = "corral.proxy_protocol"
 CODEC_API_VERSION = 1
@@ -54,25 +54,6 @@ def load_codec() -> Any:
             f"{CODEC_API_VERSION}: pip install --upgrade corral corral-proxyproto"
         )
     return codec
-
-
-class Networks:
-    """``--proxy-allow-from`` / ``--forwarded-allow-ips``: '*' or IP networks."""
-
-    def __init__(self, items: list[str]) -> None:
-        self.any = "*" in items
-        self.networks = [ipaddress.ip_network(i, strict=False) for i in items if i != "*"]
-
-    def __contains__(self, address: str) -> bool:
-        if self.any:
-            return True
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        if ip.version == 6 and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        return any(ip in net for net in self.networks)
 
 
 class RateLimitedLog:
@@ -105,11 +86,11 @@ class ProxyPolicy:
 
     codec: Any
     versions: str  # "v1", "v2" or "auto"
-    allowed: Networks
+    allowed: TrustSettings  # --proxy-allow-from, judged like --forwarded-allow-ips
     log: RateLimitedLog
 
     def admits(self, remote_addr: str, is_unix: bool) -> bool:
-        return is_unix or remote_addr in self.allowed
+        return self.allowed.trusts(remote_addr, is_unix)
 
 
 def environ_from(info: dict[str, Any]) -> tuple[tuple[str, int] | None, dict[str, Any], bool]:

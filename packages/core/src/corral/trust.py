@@ -63,6 +63,8 @@ class TrustSettings:
         if is_unix or self.allow_all:
             return True
         ip = _ip(addr)
+        if ip is not None and ip.version == 6 and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped  # a dual-stack socket's view of an IPv4 peer
         return ip is not None and any(ip in net for net in self.networks)
 
 

@@ -160,3 +160,9 @@ def test_garbage_never_crashes_and_never_leaks(garbage: bytes, cuts: list[int]) 
         if isinstance(ev, Request):
             assert b"\r" not in ev.target and b"\n" not in ev.target
             assert all(b"\r" not in v and b"\n" not in v and b"\0" not in v for _, v in ev.headers)
+
+
+def test_ipv4_mapped_ipv6_peer_is_judged_as_its_ipv4_address() -> None:
+    settings = TrustSettings.from_settings(["127.0.0.1"], {})
+    assert settings.trusts("::ffff:127.0.0.1")
+    assert not settings.trusts("::ffff:127.0.0.2")

@@ -21,7 +21,7 @@ from ..appload import load_app
 from ..errors import AppImportError
 from ..heartbeat import Heartbeat
 from ..http import Limits
-from ..proxy import Networks, ProxyPolicy, RateLimitedLog, load_codec
+from ..proxy import ProxyPolicy, RateLimitedLog, load_codec
 from ..sockets import Listener
 from ..trust import TrustSettings
 from ..wsgi import ConnInfo, WSGIApp, WSGIRunner
@@ -94,7 +94,7 @@ class BaseWorker:
             self.proxy_policy = ProxyPolicy(
                 load_codec(),
                 self.cfg.proxy_protocol,
-                Networks(self.cfg.proxy_allow_ips),
+                TrustSettings.from_settings(self.cfg.proxy_allow_ips, {}),
                 RateLimitedLog(self.log),
             )
         self.limits = Limits(
