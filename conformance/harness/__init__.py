@@ -1,0 +1,1 @@
+"""The conformance suite's harness: Docker engine and images, proxies, slow clients, matrix."""
