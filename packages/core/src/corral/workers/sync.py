@@ -1,14 +1,37 @@
-"""The sync worker: one selector loop, all socket I/O non-blocking, one app call at a time.
+"""The sync worker: one epoll loop does all socket I/O, non-blocking; the app runs in it.
 
-Reading and writing never block the loop. A request reaches the application only once its
-head and body are complete (``Session`` buffers the body), so a slow client cannot hold an
-application call. A response whose client reads slowly is parked: its iterator is resumed
-when the socket is writable again, and other connections are served meanwhile.
+Theory of operation
+-------------------
+Every socket (listeners, clients, the signal wake-up pipe) is registered in one
+level-triggered ``epoll``. The loop reads what a readable client sent and feeds it to the
+client's :class:`~corral.session.Session`; the application is called only when the session
+hands back a response job, that is when a request head is complete and its body is
+buffered (in memory, then in a temporary file past the spool threshold). A client that
+sends slowly therefore costs a buffer and a file descriptor, never an application call.
 
-Deadlines (checked once a second): a connection waiting for a new request is closed after
-``--keep-alive`` seconds; a request head must arrive within ``--timeout`` seconds of its
-first byte; a body or a parked response that makes no progress for ``--timeout`` seconds
-is closed.
+A response job is a generator (:meth:`corral.wsgi.WSGIRunner.run`). It is *produced* in
+batches: items are collected until they reach :data:`HIGH_WATER` bytes or the job ends,
+then *written* without blocking. If the client does not take everything, the connection is
+parked (registered for ``EPOLLOUT``) and the job is resumed only once the batch is out, so
+a slow reader holds at most one batch of output and never the loop.
+
+:class:`SyncWorker` produces batches inline. :class:`~corral.workers.gthread.GthreadWorker`
+is this same loop with one method replaced: it hands batches to a thread pool, and the
+pool hands them back through an eventfd. While a batch is being produced by a thread, the
+loop does not touch that connection.
+
+Deadlines (swept once a second, from the loop's clock):
+
+* ``--header-timeout``: a request head must be complete this long after its first byte
+  (for a new connection, after it was accepted); more bytes do not move the deadline;
+* ``--body-timeout``: a request body may go this long without a byte arriving;
+* ``--send-timeout``: a parked response may go this long without the client taking a byte;
+* ``--keep-alive``: an idle connection waits this long for its next request (``0``: close
+  after each response).
+
+The one place where the loop can block is PEP 3333's legacy ``write()`` callable: past
+:data:`HIGH_WATER` buffered bytes it waits (up to ``--send-timeout`` without progress) for
+the client, because ``write()`` must not return before its data is on its way.
 """
 
 from __future__ import annotations
@@ -16,7 +39,6 @@ from __future__ import annotations
 import errno
 import os
 import select
-import selectors
 import socket
 import time
 from collections.abc import Iterator
@@ -26,88 +48,153 @@ from ..sockets import Listener
 from ..wsgi import AbortConnection, FileSegment
 from .base import BaseWorker
 
-_READ = selectors.EVENT_READ
-_WRITE = selectors.EVENT_WRITE
+_IN = select.EPOLLIN
+_OUT = select.EPOLLOUT
+_EXCLUSIVE = getattr(select, "EPOLLEXCLUSIVE", 0)  # Linux >= 4.5: wake one worker per accept
 _RECV = 65536
-_HIGH_WATER = 256 * 1024  # pending output above which a response is parked
-_ACCEPT_BATCH = 16
+_ACCEPT_BATCH = 64
+_IOV_MAX = 64  # buffers handed to one sendmsg()
+
+HIGH_WATER = 256 * 1024
+"""Output bytes produced per batch before the job waits for the client to take them."""
+
+# How a produced batch ended.
+_DONE = 0  # the job is exhausted
+_MORE = 1  # the batch is full (or holds a file to send); the job has more
+_ABORT = 2  # the response cannot be completed: close the connection
 
 
 class _Client:
     """Driver state of one connection."""
 
     __slots__ = (
+        "busy",
         "closing",
         "deadline",
+        "doomed",
         "fd",
         "file",
-        "head_started",
+        "fresh",
         "job",
         "mask",
         "out",
+        "outlen",
+        "responding",
         "session",
         "sock",
     )
 
-    def __init__(self, sock: socket.socket, session: Session) -> None:
+    def __init__(self, sock: socket.socket, fd: int, session: Session, deadline: float) -> None:
         self.sock = sock
-        self.fd = sock.fileno()
+        self.fd = fd
         self.session = session
-        self.out: list[memoryview] = []
-        self.file: FileSegment | None = None
-        self.job: Iterator[bytes | FileSegment] | None = None
-        self.closing = False
-        self.mask = 0
-        self.deadline = 0.0
-        self.head_started = 0.0
+        self.out: list[bytes | memoryview] = []  # bytes to write, in order
+        self.outlen = 0
+        self.file: FileSegment | None = None  # sent after ``out`` is empty
+        self.job: Iterator[bytes | FileSegment] | None = None  # None once exhausted
+        self.responding = False  # a response job started and finish() is still due
+        self.closing = False  # close once ``out`` is written
+        self.busy = False  # a pool thread is producing (gthread): the loop keeps off
+        self.doomed = False  # close as soon as the thread gives it back
+        self.mask = 0  # events registered in epoll (0: not registered)
+        self.fresh = True  # waiting for a request of which no byte has arrived
+        self.deadline = deadline
 
 
 class SyncWorker(BaseWorker):
-    """Serves with one non-blocking selector loop; the app runs in the loop's thread."""
+    """Serves with one non-blocking epoll loop; the application runs in the loop's thread."""
 
     def serve(self) -> None:
-        self.selector = selectors.DefaultSelector()
+        self.ep = select.epoll()
         self.clients: dict[int, _Client] = {}
+        self.listener_fds: dict[int, Listener] = {}
         self.accepting = False
-        self.keepalive = float(self.cfg.keepalive)
-        self.timeout = float(self.cfg.timeout) or 30.0
-        self.max_clients = max(1, int(self.cfg.worker_connections))
+        cfg = self.cfg
+        self.keepalive = float(cfg.keepalive)
+        self.header_timeout = float(getattr(cfg, "header_timeout", 10))
+        self.body_timeout = float(getattr(cfg, "body_timeout", 30))
+        self.send_timeout = float(getattr(cfg, "send_timeout", 30))
+        self.max_clients = max(1, int(cfg.worker_connections))
         for listener in self.sockets:
             listener.sock.setblocking(False)
+            fd = listener.sock.fileno()
+            self.listener_fds[fd] = listener
+        self.ep.register(self.wakeup_r, _IN)
+        self.setup()
         self._start_accepting()
-        self.selector.register(self.wakeup_r, _READ, None)
         try:
             self._loop()
         finally:
             for client in list(self.clients.values()):
                 self._close(client)
-            self.selector.close()
+            self.teardown()
+            self.ep.close()
+
+    # ------------------------------------------------- hooks for the gthread worker
+
+    def setup(self) -> None:
+        """Called once the loop's epoll exists, before serving."""
+
+    def teardown(self) -> None:
+        """Called when the loop has ended."""
+
+    def on_other(self, fd: int, now: float) -> None:
+        """An fd registered by a subclass is ready (the base class has only the wake-up)."""
+        self.drain_wakeup()
+
+    def drive(self, client: _Client, now: float) -> bool:
+        """Produce and write ``client``'s job; True when it is complete and written."""
+        while True:
+            status = self.produce(client)
+            if status == _ABORT:
+                self._close(client)
+                return False
+            if not self._flush(client):
+                self._park(client, now)
+                return False
+            if client.closing:  # the peer went away while we wrote
+                self._close(client)
+                return False
+            if status == _DONE:
+                return True
 
     # ------------------------------------------------------------------ loop
 
     def _loop(self) -> None:
-        select_ = self.selector.select
-        next_sweep = time.monotonic() + 1.0
+        poll = self.ep.poll
+        clients = self.clients
+        listener_fds = self.listener_fds
+        on_readable = self._on_readable
+        on_writable = self._on_writable
+        monotonic = time.monotonic
+        next_sweep = monotonic() + 1.0
         graceful_until = 0.0
         while True:
             if not self.alive:
                 if not graceful_until:
-                    graceful_until = time.monotonic() + float(self.cfg.graceful_timeout)
+                    graceful_until = monotonic() + float(self.cfg.graceful_timeout)
                     self._stop_accepting()
                 self._close_idle()
-                if not self.clients or time.monotonic() >= graceful_until:
+                if not clients or monotonic() >= graceful_until:
                     return
-            for key, mask in select_(1.0):
-                data = key.data
-                if data is None:
-                    self.drain_wakeup()
-                elif isinstance(data, Listener):
-                    self._accept(data)
-                elif mask & _WRITE:
-                    self._on_writable(data)
+            try:
+                events = poll(1.0)
+            except InterruptedError:  # pragma: no cover - PEP 475 retries; kept for safety
+                continue
+            now = monotonic()
+            for fd, ev in events:
+                client = clients.get(fd)
+                if client is not None:
+                    if client.busy:
+                        self._set_mask(client, 0)  # the thread owns it; quiet until then
+                    elif ev & _OUT and client.mask == _OUT:
+                        on_writable(client, now)
+                    else:
+                        on_readable(client, now)
+                elif fd in listener_fds:
+                    self._accept(listener_fds[fd], now)
                 else:
-                    self._on_readable(data)
-            now = time.monotonic()
+                    self.on_other(fd, now)
             if now >= next_sweep:
                 next_sweep = now + 1.0
                 self.notify()
@@ -117,20 +204,25 @@ class SyncWorker(BaseWorker):
 
     def _start_accepting(self) -> None:
         if not self.accepting and self.alive:
-            for listener in self.sockets:
-                self.selector.register(listener.sock, _READ, listener)
+            for fd in self.listener_fds:
+                self.ep.register(fd, _IN | _EXCLUSIVE)
             self.accepting = True
 
     def _stop_accepting(self) -> None:
         if self.accepting:
-            for listener in self.sockets:
-                self.selector.unregister(listener.sock)
+            for fd in self.listener_fds:
+                self.ep.unregister(fd)
             self.accepting = False
 
-    def _accept(self, listener: Listener) -> None:
+    def _accept(self, listener: Listener, now: float) -> None:
+        lsock = listener.sock
+        tcp = listener.kind == "tcp"
+        runner = self.runner
+        assert runner is not None
+        clients = self.clients
         for _ in range(_ACCEPT_BATCH):
             try:
-                sock, peer = listener.sock.accept()
+                sock, peer = lsock.accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
@@ -139,22 +231,22 @@ class SyncWorker(BaseWorker):
                     self._stop_accepting()  # resumes when a connection closes
                 return
             sock.setblocking(False)
-            if listener.kind == "tcp":
+            if tcp:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            assert self.runner is not None
-            session = Session(self.runner, self.conn_info(listener, peer), self.limits, self.log)
-            client = _Client(sock, session)
+            session = Session(runner, self.conn_info(listener, peer), self.limits, self.log)
+            fd = sock.fileno()
+            client = _Client(sock, fd, session, now + self.header_timeout)
             session.send_now = lambda data, c=client: self._send_blocking(c, data)
-            self.clients[client.fd] = client
-            client.deadline = time.monotonic() + self.keepalive
-            self._set_mask(client, _READ)
-            if len(self.clients) >= self.max_clients:
+            clients[fd] = client
+            self.ep.register(fd, _IN)
+            client.mask = _IN
+            if len(clients) >= self.max_clients:
                 self._stop_accepting()
                 return
 
     # ------------------------------------------------------------ connection
 
-    def _on_readable(self, client: _Client) -> None:
+    def _on_readable(self, client: _Client, now: float) -> None:
         try:
             data = client.sock.recv(_RECV)
         except (BlockingIOError, InterruptedError):
@@ -162,186 +254,247 @@ class SyncWorker(BaseWorker):
         except OSError:
             self._close(client)
             return
-        now = time.monotonic()
-        session = client.session
-        was_idle = session.idle
-        step = session.receive(data)
-        if data and was_idle:
-            client.head_started = now
-        self._handle(client, step, now)
+        if client.fresh:
+            client.fresh = False
+            client.deadline = now + self.header_timeout  # the head starts now
+        self._advance(client, client.session.receive(data), now)
 
-    def _handle(self, client: _Client, step: Step, now: float) -> None:
+    def _advance(self, client: _Client, step: Step, now: float) -> None:
+        """Do what the session asks until it needs data, a job parks, or it closes."""
+        session = client.session
         while True:
             if step.send:
-                client.out.append(memoryview(step.send))
-            if step.job is not None:
+                client.out.append(step.send)
+                client.outlen += len(step.send)
+            job = step.job
+            if job is not None:
                 self.count_request()
-                client.job = step.job
-                if not self._pump(client):
-                    return  # parked (waiting for writable) or closed
-                step = client.session.finish()
-                if step.job is None and not step.close and not step.send and not self.alive:
-                    step = Step(close=True)  # shutting down: no new request on this one
+                client.job = job
+                client.responding = True
+                if not self.drive(client, now):
+                    return  # parked, handed to a thread, or closed
+                client.responding = False
+                client.fresh = True
+                step = session.finish()
+                if not self.alive and step.job is None and not step.close:
+                    step = Step(step.send, close=True)  # shutting down: no new request
                 continue
             if step.close or client.closing:
                 client.closing = True
                 if self._flush(client):
                     self._close(client)
                 else:
-                    client.deadline = now + self.timeout
-                    self._set_mask(client, _WRITE)
+                    self._park(client, now)
                 return
-            # Waiting for more of the request, or for a new one.
-            if not self._flush(client):
-                client.deadline = now + self.timeout
-                self._set_mask(client, _WRITE)
+            if client.out and not self._flush(client):
+                self._park(client, now)
                 return
-            session = client.session
+            # (had the peer gone while we wrote, the next read sees it and closes)
+            # Waiting for (more of) a request.
             if session.idle:
-                if self.keepalive <= 0:
-                    self._close(client)
-                    return
-                client.deadline = now + self.keepalive
-            elif session.conn.in_head:
-                client.deadline = client.head_started + self.timeout
-            else:
-                client.deadline = now + self.timeout
-            self._set_mask(client, _READ)
+                if session.requests and client.fresh:
+                    # Between requests: wait for the next one.
+                    if self.keepalive <= 0:
+                        self._close(client)
+                        return
+                    client.deadline = now + self.keepalive
+                # else: a new connection keeps its header deadline from accept()
+            elif not session.conn.in_head:
+                client.deadline = now + self.body_timeout  # the body: an idle deadline
+            elif client.fresh:  # a pipelined head already begun
+                client.fresh = False
+                client.deadline = now + self.header_timeout
+            # (inside a head, the deadline set at its first byte stands)
+            if client.mask != _IN:
+                self._set_mask(client, _IN)
             return
 
-    def _on_writable(self, client: _Client) -> None:
-        now = time.monotonic()
-        client.deadline = now + self.timeout
-        if client.job is not None:
-            if not self._pump(client):
-                return
-            self._handle(client, client.session.finish(), now)
-        elif self._flush(client):
+    def on_produced(self, client: _Client, status: int, now: float) -> None:
+        """A batch produced elsewhere (a pool thread) is back: write it and go on."""
+        if status == _ABORT or client.doomed:
+            self._close(client)
+            return
+        if not self._flush(client):
+            self._park(client, now)
+            return
+        if client.closing:
+            self._close(client)
+            return
+        if status == _DONE or self.drive(client, now):
+            self._job_complete(client, now)
+
+    def _job_complete(self, client: _Client, now: float) -> None:
+        client.responding = False
+        client.fresh = True
+        step = client.session.finish()
+        if not self.alive and step.job is None and not step.close:
+            step = Step(step.send, close=True)
+        self._advance(client, step, now)
+
+    def _on_writable(self, client: _Client, now: float) -> None:
+        if not self._flush(client):
             if client.closing:
                 self._close(client)
             else:
-                self._handle(client, Step(), now)
+                client.deadline = now + self.send_timeout  # it took some: progress
+            return
+        if client.closing:
+            self._close(client)
+        elif client.job is not None:
+            if self.drive(client, now):
+                self._job_complete(client, now)
+        elif client.responding:
+            self._job_complete(client, now)
+        else:
+            self._advance(client, Step(), now)
 
-    def _pump(self, client: _Client) -> bool:
-        """Run the response job; True when it is done, False when parked or closed."""
+    def _park(self, client: _Client, now: float) -> None:
+        client.deadline = now + self.send_timeout
+        if client.mask != _OUT:
+            self._set_mask(client, _OUT)
+
+    # ---------------------------------------------------------------- output
+
+    def produce(self, client: _Client) -> int:
+        """Run the job until it ends or one batch of output is collected (no socket I/O)."""
         job = client.job
         assert job is not None
+        out = client.out
         try:
-            while True:
-                if not self._flush(client) and self._pending(client) > _HIGH_WATER:
-                    client.deadline = time.monotonic() + self.timeout
-                    self._set_mask(client, _WRITE)
-                    return False
-                try:
-                    item = next(job)
-                except StopIteration:
-                    break
+            for item in job:
                 if type(item) is bytes:
                     if item:
-                        client.out.append(memoryview(item))
+                        out.append(item)
+                        client.outlen += len(item)
+                        if client.outlen >= HIGH_WATER:
+                            return _MORE
                 else:
                     assert isinstance(item, FileSegment)
                     if item.prefix:
-                        client.out.append(memoryview(item.prefix))
-                    client.file = item
+                        out.append(item.prefix)
+                        client.outlen += len(item.prefix)
+                    client.file = item  # written after ``out``; nothing may follow it yet
+                    return _MORE
         except AbortConnection:
             client.job = None
-            self._close(client)
-            return False
+            return _ABORT
         client.job = None
-        if not self._flush(client):
-            # Fully produced but not yet written: an exhausted job stays parked until the
-            # last bytes are out, so the next request waits for this response.
-            client.job = iter(())
-            client.deadline = time.monotonic() + self.timeout
-            self._set_mask(client, _WRITE)
-            return False
-        return True
-
-    def _pending(self, client: _Client) -> int:
-        pending = sum(len(m) for m in client.out)
-        if client.file is not None:
-            pending += client.file.count
-        return pending
+        return _DONE
 
     def _flush(self, client: _Client) -> bool:
-        """Write what is pending without blocking; True when everything is written."""
+        """Write what is pending without blocking; True when all of it is written.
+
+        If the peer has gone, the output is dropped, ``closing`` is set and True returned.
+        """
         out = client.out
         sock = client.sock
         try:
-            while out:
-                view = out[0]
-                sent = sock.send(view)
-                if sent < len(view):
-                    out[0] = view[sent:]
-                    return False
-                out.pop(0)
-            if client.file is not None and not self._sendfile(client):
-                return False
+            while True:
+                while out:
+                    if len(out) == 1:
+                        first = out[0]
+                        sent = sock.send(first)
+                        if sent == len(first):
+                            out.clear()
+                            client.outlen = 0
+                            break
+                        out[0] = memoryview(first)[sent:]
+                        client.outlen -= sent
+                        return False
+                    sent = sock.sendmsg(out[:_IOV_MAX])
+                    client.outlen -= sent
+                    while sent:
+                        first = out[0]
+                        size = len(first)
+                        if sent >= size:
+                            del out[0]
+                            sent -= size
+                        else:
+                            out[0] = memoryview(first)[sent:]
+                            return False
+                seg = client.file
+                if seg is None:
+                    return True
+                while seg.count > 0:
+                    sent = os.sendfile(client.fd, seg.fileno, seg.offset, seg.count)
+                    if sent == 0:  # the file shrank under us: the response cannot complete
+                        client.file = None
+                        client.closing = True
+                        return True
+                    seg.offset += sent
+                    seg.count -= sent
+                client.file = None
+                if not seg.suffix:
+                    return True
+                out.append(seg.suffix)
+                client.outlen += len(seg.suffix)
         except (BlockingIOError, InterruptedError):
             return False
         except OSError:
             # The peer went away; nothing more can be written.
             out.clear()
+            client.outlen = 0
             client.file = None
             client.closing = True
-            client.job = None
-        return True
-
-    def _sendfile(self, client: _Client) -> bool:
-        seg = client.file
-        assert seg is not None
-        while seg.count > 0:
-            sent = os.sendfile(client.fd, seg.fileno, seg.offset, seg.count)
-            if sent == 0:  # the file shrank under us: the response cannot be completed
-                client.file = None
-                client.out.clear()
-                client.closing = True
-                return True
-            seg.offset += sent
-            seg.count -= sent
-        client.file = None
-        if seg.suffix:
-            client.out.append(memoryview(seg.suffix))
-        return True
+            return True
 
     def _send_blocking(self, client: _Client, data: bytes) -> None:
-        """PEP 3333 ``write()``: send now, waiting for the socket (heartbeat kept)."""
+        """PEP 3333 ``write()``: buffer, and past the high-water mark wait for the client."""
         if data:
-            client.out.append(memoryview(data))
+            client.out.append(data)
+            client.outlen += len(data)
+        if client.outlen < HIGH_WATER and client.file is None:
+            return
         poller = select.poll()
         poller.register(client.fd, select.POLLOUT)
         waited = 0.0
         while not self._flush(client):
-            if not poller.poll(1000):
-                waited += 1.0
-                self.notify()
-                if waited >= self.timeout:
-                    raise AbortConnection("client did not read for --timeout seconds")
+            if poller.poll(1000):
+                waited = 0.0
+                continue
+            waited += 1.0
+            self.notify()
+            if waited >= self.send_timeout:
+                raise AbortConnection("client did not read for --send-timeout seconds")
         if client.closing:
             raise AbortConnection("client went away")
 
+    # ---------------------------------------------------------- bookkeeping
+
     def _set_mask(self, client: _Client, mask: int) -> None:
-        if client.mask == mask:
+        old = client.mask
+        if old == mask:
             return
-        if client.mask:
-            self.selector.modify(client.sock, mask, client)
+        fd = client.fd
+        if not mask:
+            self.ep.unregister(fd)
+        elif old:
+            self.ep.modify(fd, mask)
         else:
-            self.selector.register(client.sock, mask, client)
+            self.ep.register(fd, mask)
         client.mask = mask
 
     def _close(self, client: _Client) -> None:
+        if client.busy:  # a thread is producing: close when it hands the client back
+            client.doomed = True
+            return
         if self.clients.pop(client.fd, None) is None:
             return
         if client.mask:
             try:
-                self.selector.unregister(client.sock)
-            except (KeyError, ValueError):
+                self.ep.unregister(client.fd)
+            except OSError:
                 pass
+            client.mask = 0
         job = client.job
         client.job = None
+        client.out.clear()
+        client.file = None
         if job is not None and hasattr(job, "close"):
-            job.close()  # runs the application's close() via the generator's finally
+            try:
+                job.close()  # runs the application's close() via the generator's finally
+            except Exception:
+                self.log.exception("Error closing a response")
         client.session.abandon()
         try:
             client.sock.close()
@@ -352,10 +505,12 @@ class SyncWorker(BaseWorker):
 
     def _close_idle(self) -> None:
         for client in list(self.clients.values()):
-            if client.job is None and not client.out and client.session.idle:
+            idle = not client.busy and not client.responding and not client.out
+            if idle and client.session.idle:
                 self._close(client)
 
     def _sweep(self, now: float) -> None:
         for client in list(self.clients.values()):
-            if now >= client.deadline:
+            if now >= client.deadline and not client.busy:
+                self.log.debug("Closing a connection at its deadline (fd %d)", client.fd)
                 self._close(client)
