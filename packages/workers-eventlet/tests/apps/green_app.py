@@ -1,0 +1,69 @@
+"""The fixture app of the eventlet worker's tests.
+
+Imports ``sleep`` and ``socket`` by name at import time, so they are cooperative only if
+the process was patched before this module was imported (the rule the worker keeps).
+"""
+
+import hashlib
+import resource
+import time
+from socket import socket
+from time import sleep
+
+import eventlet
+import eventlet.green.socket
+
+_in_flight = 0
+_most_in_flight = 0
+
+
+def _text(start_response, text, status="200 OK"):
+    body = text.encode()
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def app(environ, start_response):
+    global _in_flight, _most_in_flight
+    path = environ["PATH_INFO"]
+    query = dict(p.split("=", 1) for p in environ["QUERY_STRING"].split("&") if "=" in p)
+    if path == "/hello":
+        return _text(start_response, "hello")
+    if path == "/patched":
+        return _text(start_response, str(socket is eventlet.green.socket.socket))
+    if path == "/sleep":  # the name imported at import time: cooperative only if patched
+        _in_flight += 1
+        _most_in_flight = max(_most_in_flight, _in_flight)
+        try:
+            sleep(float(query.get("s", "1")))
+        finally:
+            _in_flight -= 1
+        return _text(start_response, "slept")
+    if path == "/most-in-flight":
+        return _text(start_response, str(_most_in_flight))
+    if path == "/spin":  # CPU work: the hub gets no turn
+        end = time.monotonic() + float(query.get("s", "30"))
+        while time.monotonic() < end:
+            pass
+        return _text(start_response, "spun")
+    if path == "/stream":  # one chunk every `delay` seconds (server-sent events style)
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+
+        def events():
+            for i in range(int(query.get("n", "5"))):
+                if i:
+                    eventlet.sleep(float(query.get("delay", "0.3")))
+                yield f"data: {i}\n\n".encode()
+
+        return events()
+    if path == "/upload":
+        inp = environ["wsgi.input"]
+        digest = hashlib.sha256()
+        total = 0
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        while piece := inp.read(65536):
+            total += len(piece)
+            digest.update(piece)
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return _text(start_response, f"{total} {digest.hexdigest()} {before} {after}")
+    return _text(start_response, "not found", "404 Not Found")

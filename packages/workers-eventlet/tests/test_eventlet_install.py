@@ -1,0 +1,20 @@
+"""Installed the way users install it: ``pip install 'corral[eventlet]'`` from wheels only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import WORKER
+from corral_testing.install import build_wheelhouse, install, serves_demo
+
+
+def test_corral_extra_installs_the_worker_from_wheels_and_serves_the_demo(tmp_path: Path):
+    wheels = build_wheelhouse(tmp_path / "wheels")
+    names = {p.name.split("-")[0] for p in wheels.glob("corral*.whl")}
+    assert {"corral", "corral_gevent", "corral_eventlet", "corral_proxyproto"} <= names, names
+    corral = install(tmp_path / "venv", wheels, f"corral[{WORKER}]")
+    body = serves_demo(corral, WORKER, cwd=tmp_path)
+    assert body.startswith(b"HTTP/1.1 200 "), body[:200]
+    # Installed, not the workspace's sources: the venv's own site-packages.
+    site = list((tmp_path / "venv" / "lib").glob("python3*/site-packages/corral_eventlet"))
+    assert site, "corral_eventlet is not installed in the fresh environment"
