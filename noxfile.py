@@ -21,7 +21,7 @@ import nox
 
 ROOT = Path(__file__).parent
 PACKAGES = ROOT / "packages"
-nox.options.sessions = ["tests", "lint"]
+nox.options.sessions = ["tests", "lint", "conformance"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
@@ -144,3 +144,18 @@ def dev(session: nox.Session) -> None:
         args += ["-e", str(pkg)]
     session.run(str(venv / "bin" / "pip"), "install", *args, "-e", f"{ROOT}[dev]", external=True)
     session.log(f"ready: source {venv}/bin/activate")
+
+
+@nox.session(python=PYTHON)
+def conformance(session: nox.Session) -> None:
+    """Real nginx, HAProxy and stunnel in containers in front of corral (conformance/).
+
+    Needs a Docker engine: where none answers, the suite installs Debian's docker.io (as
+    root), starts dockerd for the run and stops it at the end; without a registry it
+    bootstraps its base image with debootstrap. The matrix is printed at the end and
+    written to conformance/results/. One cell: nox -s conformance -- -k "smuggling and nginx"
+    """
+    install_workspace(session)
+    session.install("testcontainers>=4.8", "docker>=7.1")
+    target = str(ROOT / "conformance")
+    session.run("pytest", target, "-p", "no:cacheprovider", f"--rootdir={ROOT}", *session.posargs)
