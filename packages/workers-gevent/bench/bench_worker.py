@@ -47,7 +47,9 @@ def gunicorn_python() -> str:
     python = venv / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", GUNICORN, LIBRARY], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", GUNICORN, LIBRARY, "packaging"], check=True
+        )
     return str(python)
 
 
