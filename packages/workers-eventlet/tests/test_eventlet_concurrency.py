@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from conftest import Serve
 from corral_testing import Client
 from corral_testing.load import many_requests, raise_fd_limit
+from eventlet_testing import Serve
 
 SLEEP = b"GET /sleep?s=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
 

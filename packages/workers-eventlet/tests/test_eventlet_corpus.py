@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import WORKER, Serve
 from corpus.run import option_groups, run_corpus
 from corral_testing import FIXTURE_APPS
+from eventlet_testing import WORKER, Serve
 
 GROUPS = option_groups()
 

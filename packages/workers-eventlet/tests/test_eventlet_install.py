@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import WORKER
 from corral_testing.install import build_wheelhouse, install, serves_demo
+from eventlet_testing import WORKER
 
 
 def test_corral_extra_installs_the_worker_from_wheels_and_serves_the_demo(tmp_path: Path):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import APPS, WORKER
 from corral.workers.base import WORKER_API_VERSION
+from eventlet_testing import APPS, WORKER
 
 
 def _corral(*args: str) -> subprocess.CompletedProcess[str]:

@@ -7,8 +7,8 @@ import re
 import socket
 
 import pytest
-from conftest import WORKER, Serve
 from corral_testing import FIXTURE_APPS
+from eventlet_testing import WORKER, Serve
 
 CLOSE = b"GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
 

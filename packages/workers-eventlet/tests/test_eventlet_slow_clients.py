@@ -6,8 +6,8 @@ import socket
 import threading
 import time
 
-from conftest import Serve
 from corral_testing import Client
+from eventlet_testing import Serve
 
 
 def _trickle(sock: socket.socket, stop: threading.Event) -> None:

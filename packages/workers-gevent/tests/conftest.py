@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from corral_testing import CorralProcess
-
-WORKER = "gevent"
-APPS = Path(__file__).resolve().parent / "apps"
-
-Serve = Callable[..., CorralProcess]
+from gevent_testing import APPS, WORKER, Serve
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import signal
 import threading
 import time
 
-from conftest import Serve
 from corral_testing import Client
 from corral_testing.load import many_requests
+from gevent_testing import Serve
 
 SLEEP_1 = b"GET /sleep?s=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
 

@@ -7,8 +7,8 @@ import itertools
 import os
 import time
 
-from conftest import Serve
 from corral_testing import Client
+from gevent_testing import Serve
 
 
 def test_streamed_response_arrives_chunk_by_chunk(serve: Serve) -> None:
