@@ -18,6 +18,15 @@ from typing import Any
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Fields = Iterable[tuple[bytes, bytes]]
 
+_FORWARDING_FIELDS = (
+    "X-Forwarded-For",
+    "X-Forwarded-Proto",
+    "X-Forwarded-Host",
+    "X-Forwarded-Port",
+    "Forwarded",
+)
+_VERDICT_CACHE_SIZE = 4096
+
 DEFAULT_SECURE_SCHEME_HEADERS = {
     "X-FORWARDED-PROTOCOL": "ssl",
     "X-FORWARDED-PROTO": "https",
@@ -46,6 +55,9 @@ class TrustSettings:
     secure_scheme_headers: Mapping[str, str] = field(
         default_factory=lambda: dict(DEFAULT_SECURE_SCHEME_HEADERS)
     )
+    # Per-worker memo of address verdicts (peers repeat: keep-alive, proxies).
+    _verdicts: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
+    _environ_keys: list[str] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def from_settings(
@@ -58,14 +70,30 @@ class TrustSettings:
             secure_scheme_headers={k.upper(): v for k, v in secure_scheme_headers.items()},
         )
 
+    def mentioned_in(self, env: Mapping[str, Any]) -> bool:
+        """Whether an environ holds any field :func:`apply` reads: a few dict lookups, so
+        a request without forwarding fields (the common case) skips :func:`apply`."""
+        keys = self._environ_keys
+        if not keys:
+            names = [*_FORWARDING_FIELDS, *self.secure_scheme_headers]
+            keys.extend("HTTP_" + name.upper().replace("-", "_") for name in names)
+        return any(key in env for key in keys)
+
     def trusts(self, addr: str, is_unix: bool = False) -> bool:
         """Whether ``addr`` (a peer address) may set forwarding fields."""
         if is_unix or self.allow_all:
             return True
-        ip = _ip(addr)
-        if ip is not None and ip.version == 6 and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped  # a dual-stack socket's view of an IPv4 peer
-        return ip is not None and any(ip in net for net in self.networks)
+        cache = self._verdicts
+        verdict = cache.get(addr)
+        if verdict is None:
+            ip = _ip(addr)
+            if ip is not None and ip.version == 6 and ip.ipv4_mapped is not None:
+                ip = ip.ipv4_mapped  # a dual-stack socket's view of an IPv4 peer
+            verdict = ip is not None and any(ip in net for net in self.networks)
+            if len(cache) >= _VERDICT_CACHE_SIZE:
+                cache.clear()  # bounded: a flood of peers costs a re-parse, not memory
+            cache[addr] = verdict
+        return verdict
 
 
 def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -256,6 +256,8 @@ class WSGIRunner:
         if info.extra:
             env.update(info.extra)
         # Forwarding fields, only from trusted peers (corral.trust; --forwarded-allow-ips).
+        if not request.dropped_headers and not self.trust.mentioned_in(env):
+            return env
         for warning in trust_apply(
             env,
             request.headers,

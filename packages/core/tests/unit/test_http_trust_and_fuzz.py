@@ -166,3 +166,17 @@ def test_ipv4_mapped_ipv6_peer_is_judged_as_its_ipv4_address() -> None:
     settings = TrustSettings.from_settings(["127.0.0.1"], {})
     assert settings.trusts("::ffff:127.0.0.1")
     assert not settings.trusts("::ffff:127.0.0.2")
+
+
+def test_mentioned_in_sees_every_field_apply_reads() -> None:
+    trust = TrustSettings.from_settings(["127.0.0.1"], {"X-Custom-Secure": "yes"})
+    assert not trust.mentioned_in({"HTTP_HOST": "x", "HTTP_USER_AGENT": "y"})
+    for key in (
+        "HTTP_X_FORWARDED_FOR",
+        "HTTP_X_FORWARDED_PROTO",
+        "HTTP_X_FORWARDED_HOST",
+        "HTTP_X_FORWARDED_PORT",
+        "HTTP_FORWARDED",
+        "HTTP_X_CUSTOM_SECURE",
+    ):
+        assert trust.mentioned_in({key: "1"}), key
