@@ -24,9 +24,12 @@ def test_streamed_response_arrives_chunk_by_chunk(serve: Serve) -> None:
             data += piece
             while data.count(b"data: ") > len(arrivals):
                 arrivals.append(time.monotonic() - started)
-    assert arrivals[0] < 0.3, arrivals  # the first event is not held back
+    # Each event arrives on its own, about `delay` after the previous one: had the
+    # response been buffered, they would all arrive together at the end. (Bounds are
+    # loose: the machine may be busy; the exact timing is not what is tested.)
+    assert arrivals[-1] - arrivals[0] > 1.0, arrivals
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
-    assert all(0.25 < gap < 0.9 for gap in gaps), arrivals
+    assert all(gap > 0.2 for gap in gaps), arrivals
 
 
 def test_hundred_megabyte_upload_is_streamed_with_flat_memory(serve: Serve) -> None:

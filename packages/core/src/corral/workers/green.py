@@ -1,0 +1,196 @@
+"""The shared body of green-thread workers (the gevent and eventlet plug-ins).
+
+Theory of operation. The HTTP work (parsing, keep-alive, pipelining, 100-continue, error
+responses, deadlines) is all in :func:`corral.blocking.serve_connection`, which drives a
+streaming :class:`corral.session.Session` over a socket whose blocking calls suspend only
+the calling green thread. :class:`GreenWorker` adds what every green worker does the same
+way, and leaves the library's primitives to a small subclass (the ``green_*`` methods):
+
+* accepting: one green thread per listening socket takes a free slot out of
+  ``--worker-connections``, then accepts; while every slot is taken, new connections wait
+  in the kernel's backlog, where another worker may take them;
+* liveness: the main green thread is the heartbeat. It wakes once a second (at once on a
+  signal), so a request that keeps the hub busy with CPU work stops the heartbeat and the
+  master kills the worker after ``--timeout``; a request that waits cooperatively does not;
+* stopping: on TERM it stops accepting, closes idle keep-alive connections at once, lets
+  requests in flight finish for up to ``--graceful-timeout`` seconds, then kills the rest;
+  INT, QUIT and ABRT leave through the main green thread, whichever one the signal hit.
+
+This module imports no green library; the plug-in packages do.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import sys
+import time
+from types import FrameType
+from typing import Any, NoReturn
+
+from ..blocking import serve_connection
+from ..session import Session
+from ..sockets import Listener
+from .base import BaseWorker
+
+_ACCEPT_PAUSE = 0.5  # seconds to wait when accept() fails for lack of descriptors
+_DRAIN_POLL = 0.05  # seconds between checks while requests in flight finish
+_KILL_WAIT = 1.0  # seconds given to killed connections to run their cleanup
+_RESOURCE_ERRORS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+
+
+class GreenWorker(BaseWorker):
+    """One green thread per connection. Subclasses supply the ``green_*`` primitives."""
+
+    # ----------------------------------------------- the library's primitives
+
+    def green_prepare(self) -> None:
+        """In the forked child, before the application is imported: a fresh hub, patching."""
+        raise NotImplementedError
+
+    def green_spawn(self, func: Any, *args: Any) -> Any:
+        raise NotImplementedError
+
+    def green_current(self) -> Any:
+        raise NotImplementedError
+
+    def green_throw(self, thread: Any, exc: BaseException) -> None:
+        """Raise ``exc`` inside ``thread`` (used to leave through the main green thread)."""
+        raise NotImplementedError
+
+    def green_killall(self, threads: list[Any], timeout: float) -> None:
+        raise NotImplementedError
+
+    def green_sleep(self, seconds: float) -> None:
+        raise NotImplementedError
+
+    def green_wait_readable(self, fd: int, timeout: float) -> bool:
+        """Wait cooperatively until ``fd`` is readable; False when ``timeout`` passed."""
+        raise NotImplementedError
+
+    def green_socket(self, raw: socket.socket) -> socket.socket:
+        """A cooperative socket on a duplicate of ``raw``'s descriptor."""
+        raise NotImplementedError
+
+    def green_semaphore(self, value: int) -> Any:
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- life cycle
+
+    def run(self) -> None:
+        self.green_prepare()  # before BaseWorker.run() imports the application
+        self._main = self.green_current()
+        super().run()
+
+    def serve(self) -> None:
+        self.keepalive = float(self.cfg.keepalive)
+        self.timeout = float(self.cfg.timeout) or 30.0
+        self.beat = min(1.0, self.timeout / 4)
+        self.slots = self.green_semaphore(max(1, int(self.cfg.worker_connections)))
+        self.clients: dict[Any, tuple[socket.socket, Session]] = {}
+        acceptors = [self.green_spawn(self._accept, listener) for listener in self.sockets]
+        self._beat_until_stopped()
+        self.green_killall(acceptors, _KILL_WAIT)
+        self._finish_in_flight(float(self.cfg.graceful_timeout))
+        # What is left is killed: its request loop closes the socket and the response.
+        self.green_killall(list(self.clients), _KILL_WAIT)
+
+    # ---------------------------------------------------------------- liveness
+
+    def _beat_until_stopped(self) -> None:
+        while self.alive:
+            self.notify()
+            if self.green_wait_readable(self.wakeup_r, self.beat):
+                self.drain_wakeup()
+
+    def _is_alive(self) -> bool:
+        return self.alive
+
+    # --------------------------------------------------------------- accepting
+
+    def _accept(self, listener: Listener) -> None:
+        lsock = self.green_socket(listener.sock)
+        tcp = listener.kind == "tcp"
+        try:
+            while True:
+                self.slots.acquire()  # waits while --worker-connections are open
+                try:
+                    sock, peer = lsock.accept()
+                except OSError as exc:
+                    self.slots.release()
+                    if exc.errno in _RESOURCE_ERRORS:
+                        self.log.error("Cannot accept a connection: %s", exc.strerror)
+                        self.green_sleep(_ACCEPT_PAUSE)
+                    continue
+                if tcp:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self.green_spawn(self._serve_client, sock, peer, listener)
+        finally:
+            lsock.close()
+
+    def _serve_client(self, sock: socket.socket, peer: Any, listener: Listener) -> None:
+        me = self.green_current()
+        try:
+            assert self.runner is not None
+            session = Session(self.runner, self.conn_info(listener, peer), self.limits, self.log)
+            self.clients[me] = (sock, session)
+            serve_connection(
+                sock,
+                session,
+                keepalive=self.keepalive,
+                timeout=self.timeout,
+                alive=self._is_alive,
+                on_request=self.count_request,
+            )
+        except Exception:
+            self.log.exception("Error serving a connection from %s", peer)
+        finally:
+            sock.close()
+            self.clients.pop(me, None)
+            self.slots.release()
+
+    # ---------------------------------------------------------------- stopping
+
+    def _finish_in_flight(self, grace: float) -> None:
+        deadline = time.monotonic() + grace
+        # Idle keep-alive connections go now: a shut-down socket wakes its green thread's
+        # recv() with end-of-file, and the request loop closes it.
+        for sock, session in list(self.clients.values()):
+            if session.idle:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        while self.clients and time.monotonic() < deadline:
+            self.notify()
+            self.green_sleep(_DRAIN_POLL)
+        if self.clients:
+            self.log.warning(
+                "Closing %d connection(s) still busy after --graceful-timeout", len(self.clients)
+            )
+
+    # ----------------------------------------------------------------- signals
+
+    def handle_quit(self, signum: int, frame: FrameType | None) -> None:
+        self.alive = False
+        self.cfg.worker_int(self)
+        self._exit(0)
+
+    def handle_abort(self, signum: int, frame: FrameType | None) -> None:
+        self.alive = False
+        self.cfg.worker_abort(self)
+        self._exit(1)
+
+    def _exit(self, code: int) -> NoReturn:
+        """Leave through the main green thread, whichever one the signal interrupted."""
+        if self.green_current() is self._main:
+            sys.exit(code)
+        self.green_throw(self._main, SystemExit(code))
+        raise AssertionError("unreachable: the main green thread exits")  # pragma: no cover
+
+
+def dup_socket(raw: socket.socket, factory: Any) -> socket.socket:
+    """``factory(family, type, proto, fileno=dup(raw))``: a library's socket on a copy."""
+    sock: socket.socket = factory(raw.family, raw.type, raw.proto, fileno=os.dup(raw.fileno()))
+    return sock
