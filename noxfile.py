@@ -146,6 +146,25 @@ def dev(session: nox.Session) -> None:
     session.log(f"ready: source {venv}/bin/activate")
 
 
+GUNICORN_PIN = "gunicorn==27.0.1"  # the Gunicorn the benchmark compares against
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """corral vs Gunicorn on loopback (bench/run.py; not part of the default sessions).
+
+    Installs the workspace, a pinned Gunicorn and matplotlib into the bench venv only, and
+    wrk from Debian. Extra arguments go to bench/run.py, e.g.
+    ``nox -s bench -- --classes sync --repeats 5``.
+    """
+    ensure_system_packages(session)
+    if shutil.which("wrk") is None or shutil.which("taskset") is None:
+        session.error("bench needs wrk and taskset: apt-get install wrk util-linux")
+    install_workspace(session)
+    session.install(GUNICORN_PIN, "matplotlib>=3.7")
+    session.run("python", str(ROOT / "bench" / "run.py"), *session.posargs)
+
+
 @nox.session(python=PYTHON)
 def conformance(session: nox.Session) -> None:
     """Real nginx, HAProxy and stunnel in containers in front of corral (conformance/).
