@@ -10,7 +10,7 @@ deselected at collection and shown as "not installed"; items marked
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +95,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # not offer --proxy-protocol, run (and able to fail) as soon as it does.
     feature_landed = "--proxy-protocol" in corral_help()
     config.stash[LANDED] = feature_landed
-    keep, dropped = [], []
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
     for item in items:
         worker = _params(item).get("worker")
         missing = worker is not None and worker not in installed
@@ -124,8 +125,10 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    report: pytest.TestReport = yield
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     if report.failed:
         for title, source in item.stash.get(DIAG, []):
             try:
@@ -152,7 +155,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         cell = item.stash[CELL]
         cell.outcome = mx.FAIL
         cell.detail = "teardown: " + _short(report)
-    return report  # type: ignore[return-value]
+    return report
 
 
 def _short(report: pytest.TestReport) -> str:
@@ -184,10 +187,9 @@ def figure(request: pytest.FixtureRequest) -> Figure:
 
 
 def _diag(request: pytest.FixtureRequest) -> list[tuple[str, Callable[[], str]]]:
-    node = request.node
-    if DIAG not in node.stash:
-        node.stash[DIAG] = []
-    return node.stash[DIAG]
+    stash = request.node.stash
+    found: list[tuple[str, Callable[[], str]]] = stash.setdefault(DIAG, [])
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,7 @@ class WorkerSetup:
 
 
 def installed_workers() -> list[str]:
-    return worker_classes()
+    return list(map(str, worker_classes()))
 
 
 def all_workers() -> list[str]:

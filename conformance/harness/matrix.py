@@ -127,7 +127,7 @@ class Matrix:
             cells = []
             for worker in self.workers:
                 text = self._text(scenario, proxy, worker)
-                cells.append(text if len(text) <= 46 else text[:43] + "...")
+                cells.append(text if len(text) <= 36 else text[:33] + "...")
             rows.append([scenario, proxy, *cells])
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         out = []

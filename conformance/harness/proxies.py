@@ -106,7 +106,8 @@ class Proxy:
 
     def exec(self, *argv: str) -> tuple[int, str]:
         result = self.container.exec(list(argv))
-        return result.exit_code, result.output.decode("utf-8", "replace")
+        code = -1 if result.exit_code is None else result.exit_code
+        return code, result.output.decode("utf-8", "replace")
 
     def stop(self) -> None:
         self.container.stop()
