@@ -175,8 +175,9 @@ listen dummy
     assert "Invalid PROXY header" not in server.log and "Traceback" not in server.log
 
 
-def test_stunnel_terminates_tls_and_passes_the_client_address(corral, tmp_path):
-    server = corral("--proxy-protocol", "v1", "echo:app")
+@pytest.mark.parametrize("worker", worker_classes())
+def test_stunnel_terminates_tls_and_passes_the_client_address(corral, tmp_path, worker):
+    server = corral("-k", worker, "--proxy-protocol", "v1", "echo:app")
     ca = trustme.CA()
     cert = ca.issue_cert("localhost")
     pem = tmp_path / "server.pem"
