@@ -40,6 +40,12 @@ def _fds(pid: int) -> int:
     return len(list(Path(f"/proc/{pid}/fd").iterdir()))
 
 
+def _in_event_loop(pid: int) -> bool:
+    return any(
+        str(p.readlink()) == "anon_inode:[eventpoll]" for p in Path(f"/proc/{pid}/fd").iterdir()
+    )
+
+
 def _open(port: int, count: int, first: bytes, rcvbuf: int = 0) -> list[socket.socket]:
     socks = []
     for _ in range(count):
@@ -94,8 +100,14 @@ def test_slowloris_slow_bodies_and_slow_readers_do_not_starve_other_clients(corr
         wait_workers=2,
     )  # fmt: skip
     pids = server.wait_workers(2)
-    for _ in range(20):  # both workers have served, so the app and the request path are loaded
+    for _ in range(20):  # the app and the request path are loaded
         _probe(server.port)
+    # A worker may not have had a probe (the kernel wakes one accepter): wait until both are
+    # in their event loop (their epoll descriptor exists), or "before" misses that one.
+    ready_by = time.monotonic() + 10
+    while not all(_in_event_loop(pid) for pid in pids):
+        assert time.monotonic() < ready_by, "a worker never reached its event loop"
+        time.sleep(0.05)
     before = {pid: (rss_kib(pid), _fds(pid)) for pid in pids}
 
     opened = time.monotonic()
@@ -135,7 +147,7 @@ def test_slowloris_slow_bodies_and_slow_readers_do_not_starve_other_clients(corr
                 except OSError:
                     pass
             time.sleep(0.25)
-        end = time.monotonic() + 5.0
+        end = time.monotonic() + 10.0  # generous: the machine may be busy
         pending = {name: list(group) for name, group in slow.items()}
         while time.monotonic() < end and any(pending.values()):
             for name, group in pending.items():
