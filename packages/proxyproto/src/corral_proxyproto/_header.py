@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 from typing import NamedTuple
@@ -184,3 +185,42 @@ class ProxyHeader:
         if len(tlv.value) != 8:
             raise MalformedTLV("GCP PSC connection id TLV must be 8 bytes")
         return int.from_bytes(tlv.value, "big")
+
+
+# The parser builds a header per connection; the frozen dataclass __init__
+# goes through object.__setattr__ once per field, which costs more than the
+# rest of a v2 parse.  The slot descriptors set the same fields directly.
+_new = object.__new__
+_Setter = Callable[[object, object], None]
+_slots = ProxyHeader.__dict__
+_set_version: _Setter = _slots["version"].__set__
+_set_command: _Setter = _slots["command"].__set__
+_set_family: _Setter = _slots["family"].__set__
+_set_transport: _Setter = _slots["transport"].__set__
+_set_source: _Setter = _slots["source"].__set__
+_set_destination: _Setter = _slots["destination"].__set__
+_set_tlvs: _Setter = _slots["tlvs"].__set__
+_set_raw: _Setter = _slots["raw"].__set__
+
+
+def new_header(
+    version: int,
+    command: Command,
+    family: Family,
+    transport: Transport,
+    source: Address | None,
+    destination: Address | None,
+    tlvs: tuple[TLV, ...],
+    raw: bytes,
+) -> ProxyHeader:
+    """``ProxyHeader(...)`` without the frozen-dataclass ``__init__`` overhead."""
+    header: ProxyHeader = _new(ProxyHeader)
+    _set_version(header, version)
+    _set_command(header, command)
+    _set_family(header, family)
+    _set_transport(header, transport)
+    _set_source(header, source)
+    _set_destination(header, destination)
+    _set_tlvs(header, tlvs)
+    _set_raw(header, raw)
+    return header

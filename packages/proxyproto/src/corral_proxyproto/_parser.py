@@ -8,6 +8,7 @@ followed it, untouched), or raises a :class:`ProxyProtocolError`.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -62,6 +63,11 @@ _V1_MAGIC = b"PROXY"
 
 _OPEN, _DONE, _FAILED = 0, 1, 2
 
+# Parsed(...) without the frozen-dataclass __init__ (see _header.new_header).
+_new = object.__new__
+_set_header: Callable[[object, object], None] = Parsed.__dict__["header"].__set__
+_set_remaining: Callable[[object, object], None] = Parsed.__dict__["remaining"].__set__
+
 
 class Parser:
     """Incremental PROXY protocol v1/v2 parser for one connection.
@@ -87,7 +93,7 @@ class Parser:
 
     def feed(self, data: bytes | bytearray | memoryview) -> Parsed | Literal[NeedData.NEED_DATA]:
         """Add received bytes; see the class docstring for the three outcomes."""
-        if self._state != _OPEN:
+        if self._state:
             raise ParserStateError(
                 "feed() after the header was parsed"
                 if self._state == _DONE
@@ -95,7 +101,13 @@ class Parser:
             )
         buf = self._buf + bytes(data) if self._buf else bytes(data)
         try:
-            result = self._step(buf)
+            kind = self._kind or self._detect(buf)
+            if kind == 1:
+                result = try_parse_v1(buf)
+            elif kind == 2:
+                result = try_parse_v2(buf, self._max)
+            else:
+                result = None
         except ProxyProtocolError:
             self._state = _FAILED
             self._buf = b""
@@ -106,44 +118,38 @@ class Parser:
         self._state = _DONE
         self._buf = b""
         header, length = result
-        return Parsed(header, buf[length:])
+        parsed: Parsed = _new(Parsed)
+        _set_header(parsed, header)
+        _set_remaining(parsed, buf[length:])
+        return parsed
 
     @property
     def buffered(self) -> int:
         """How many bytes are held while waiting for the rest of the header."""
         return len(self._buf)
 
-    def _step(self, buf: bytes) -> tuple[ProxyHeader, int] | None:
-        kind = self._kind or self._detect(buf)
-        if kind == 1:
-            return try_parse_v1(buf)
-        if kind == 2:
-            return try_parse_v2(buf, self._max)
-        return None
-
     def _detect(self, buf: bytes) -> Literal[0, 1, 2]:
-        n = len(buf)
-        if n == 0:
-            return 0
-        if buf[0] == 0x0D:
-            k = min(n, 12)
-            if buf[:k] != V2_SIGNATURE[:k]:
-                raise NotProxyProtocol(f"{buf[:k]!r} is not the v2 signature")
-            if n < 12:
-                return 0
+        # The common case first: the whole signature is in the first read.
+        if buf.startswith(_V1_MAGIC):
+            if self._versions is Versions.V2:
+                raise VersionNotAllowed("received a PROXY v1 line, only v2 is accepted")
+            self._kind = 1
+            return 1
+        if buf.startswith(V2_SIGNATURE):
             if self._versions is Versions.V1:
                 raise VersionNotAllowed("received a PROXY v2 signature, only v1 is accepted")
             self._kind = 2
             return 2
-        k = min(n, 5)
+        # Otherwise *buf* must still be a prefix of one of the two signatures.
+        if buf[:1] == b"\r":
+            k = min(len(buf), 12)
+            if buf[:k] != V2_SIGNATURE[:k]:
+                raise NotProxyProtocol(f"{buf[:k]!r} is not the v2 signature")
+            return 0
+        k = min(len(buf), 5)
         if buf[:k] != _V1_MAGIC[:k]:
             raise NotProxyProtocol(f"{buf[:k]!r} begins neither 'PROXY' nor the v2 signature")
-        if n < 5:
-            return 0
-        if self._versions is Versions.V2:
-            raise VersionNotAllowed("received a PROXY v1 line, only v2 is accepted")
-        self._kind = 1
-        return 1
+        return 0
 
 
 def parse(

@@ -12,6 +12,7 @@ followed by ``len`` bytes: the address block, then TLV vectors.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
@@ -24,7 +25,16 @@ from ._errors import (
     TruncatedHeader,
     UnsupportedVersion,
 )
-from ._header import Address, Command, Family, InetAddress, ProxyHeader, Transport, UnixAddress
+from ._header import (
+    Address,
+    Command,
+    Family,
+    InetAddress,
+    ProxyHeader,
+    Transport,
+    UnixAddress,
+    new_header,
+)
 from ._tlv import TLV, TLVType, decode_tlvs, encode_tlvs
 
 __all__ = ["DEFAULT_MAX_V2_SIZE", "V2_SIGNATURE", "build_v2", "try_parse_v2"]
@@ -76,6 +86,21 @@ def _check_fam(byte: int) -> None:
         raise InvalidAddressFamily(f"undefined v2 family/transport byte {byte:#04x}")
 
 
+# Section 2.2: "struct { uint32_t src_addr; uint32_t dst_addr; uint16_t
+# src_port; uint16_t dst_port; } ipv4_addr;" and the 16-byte ipv6_addr form,
+# all in network byte order.
+_INET = struct.Struct("!IIHH")
+_INET6 = struct.Struct("!QQQQHH")
+
+
+def _inet(host: IPv4Address | IPv6Address, port: int) -> InetAddress:
+    # InetAddress(host, port) without the NamedTuple __new__ wrapper.
+    return _tuple_new(InetAddress, (host, port))
+
+
+_tuple_new = tuple.__new__
+
+
 def _unix_path(field: bytes) -> UnixAddress:
     return UnixAddress(field.rstrip(b"\x00"))
 
@@ -121,16 +146,18 @@ def try_parse_v2(buf: bytes, max_size: int) -> tuple[ProxyHeader, int] | None:
         # LOCAL connections."  UNSPEC and the defined-but-unsupported
         # combinations fall back to UNSPEC mode: "The receiver should ignore
         # address information."  The bytes are skipped (kept in ``raw``).
-        return ProxyHeader(2, command, family, transport, None, None, (), raw), total
+        return new_header(2, command, family, transport, None, None, (), raw), total
 
     source: Address
     destination: Address
-    if family is Family.INET:
-        source = InetAddress(IPv4Address(raw[16:20]), (raw[24] << 8) | raw[25])
-        destination = InetAddress(IPv4Address(raw[20:24]), (raw[26] << 8) | raw[27])
-    elif family is Family.INET6:
-        source = InetAddress(IPv6Address(raw[16:32]), (raw[48] << 8) | raw[49])
-        destination = InetAddress(IPv6Address(raw[32:48]), (raw[50] << 8) | raw[51])
+    if needed == 12:
+        src4, dst4, sport, dport = _INET.unpack_from(raw, 16)
+        source = _inet(IPv4Address(src4), sport)
+        destination = _inet(IPv4Address(dst4), dport)
+    elif needed == 36:
+        s_hi, s_lo, d_hi, d_lo, sport, dport = _INET6.unpack_from(raw, 16)
+        source = _inet(IPv6Address((s_hi << 64) | s_lo), sport)
+        destination = _inet(IPv6Address((d_hi << 64) | d_lo), dport)
     else:
         source = _unix_path(raw[16 : 16 + _UNIX_PATH])
         destination = _unix_path(raw[16 + _UNIX_PATH : 16 + 2 * _UNIX_PATH])
@@ -147,7 +174,7 @@ def try_parse_v2(buf: bytes, max_size: int) -> tuple[ProxyHeader, int] | None:
         actual = crc32c(raw[:crc_offset] + b"\x00\x00\x00\x00" + raw[crc_offset + 4 :])
         if actual != expected:
             raise ChecksumMismatch(f"CRC32C in header is {expected:#010x}, computed {actual:#010x}")
-    return ProxyHeader(2, command, family, transport, source, destination, tlvs, raw), total
+    return new_header(2, command, family, transport, source, destination, tlvs, raw), total
 
 
 def _pack_inet(addr: tuple[str | IPv4Address | IPv6Address, int], version: int) -> bytes:
