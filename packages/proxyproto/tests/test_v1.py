@@ -13,10 +13,11 @@ from corral_proxyproto import (
     Parser,
     Transport,
     Versions,
+    _v1,
     build_v1,
     parse,
 )
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 
@@ -269,3 +270,59 @@ def test_build_then_parse_is_the_identity(
     assert result.header.raw == data
     assert result.remaining == tail
     assert build_v1(result.header.source, result.header.destination) == data
+
+
+# -- the fast path (one regex per protocol) against the careful validators ---
+
+_hex_groups = st.lists(st.text("0123456789abcdefABCDEF", max_size=5), max_size=9).map(":".join)
+_v6_tokens = st.one_of(
+    st.text("0123456789abcdefABCDEF:.", max_size=46),
+    _hex_groups,
+    st.tuples(_hex_groups, _hex_groups).map("::".join),
+    st.ip_addresses(v=6).map(str),
+    st.ip_addresses(v=6).map(lambda a: a.exploded.upper()),
+)
+_v4_tokens = st.one_of(
+    st.text("0123456789.", max_size=16),
+    st.lists(st.text("0123456789", max_size=4), max_size=5).map(".".join),
+    st.ip_addresses(v=4).map(str),
+)
+_port_tokens = st.one_of(st.text("0123456789+-", max_size=6), st.integers(0, 70000).map(str))
+
+
+@settings(max_examples=3000)
+@given(st.data())
+def test_fast_path_agrees_with_the_careful_validators(data: st.DataObject) -> None:
+    proto = data.draw(st.sampled_from(["TCP4", "TCP6"]))
+    tokens = _v4_tokens if proto == "TCP4" else _v6_tokens
+    src, dst = data.draw(tokens), data.draw(tokens)
+    sport, dport = data.draw(_port_tokens), data.draw(_port_tokens)
+    line = f"PROXY {proto} {src} {dst} {sport} {dport}".encode()
+    fast = _v1._fast_line(line, line + b"\r\n")
+    try:
+        careful = _v1._fields(line[6:], partial=False)
+    except InvalidV1Header:
+        careful = None
+    if fast is not None:
+        assert careful is not None
+        assert (fast.family, fast.source, fast.destination) == careful
+        assert fast.raw == line + b"\r\n"
+    elif careful is not None:
+        # Only the rarer IPv6 forms are left to the careful path: a trailing
+        # dotted quad, or "::" at one end with 8 colons in all.
+        assert proto == "TCP6"
+        assert any("." in tok or tok.count(":") == 8 for tok in (src, dst))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"PROXY TCP6 ::1:2:3:4:5:6:7 1:2:3:4:5:6:7:: 1 2\r\n",
+        b"PROXY TCP6 ::ffff:1.2.3.4 ::1.2.3.4 1 2\r\n",
+    ],
+)
+def test_forms_left_to_the_careful_path_are_accepted(line: bytes) -> None:
+    tokens = line.split()
+    header = parse(line).header
+    assert header.source == (ip_address(tokens[2].decode()), 1)
+    assert header.destination == (ip_address(tokens[3].decode()), 2)

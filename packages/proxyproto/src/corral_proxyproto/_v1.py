@@ -7,11 +7,13 @@ peer that sends garbage (or never sends the CRLF) is rejected at once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from ipaddress import AddressValueError, IPv4Address, IPv6Address
+from socket import AF_INET, AF_INET6, inet_pton
 
 from ._errors import HeaderTooLong, InvalidV1Header
-from ._header import Command, Family, InetAddress, ProxyHeader, Transport
+from ._header import Command, Family, InetAddress, ProxyHeader, Transport, new_header
 
 __all__ = ["MAX_V1_LENGTH", "V1_PREFIX", "build_v1", "parse_v1_line", "try_parse_v1"]
 
@@ -126,47 +128,73 @@ def _fields(rest: bytes, partial: bool) -> tuple[Family, InetAddress, InetAddres
     return family, InetAddress(src, sport), InetAddress(dst, dport)
 
 
-# Fast path for the common case: every canonical octet spelling (no heading
-# zeros, 0..255) mapped to its value.  Anything else goes through the careful
-# validators above, which also produce the precise error.
-_OCTETS = {str(i).encode(): i for i in range(256)}
+# Fast path: one compiled pattern per protocol matches a complete, valid line
+# and captures the four fields; the captured text then only needs converting.
+# The patterns accept a subset of what the careful validators above accept
+# (tests/test_v1.py checks this against them on generated input); any line
+# they do not match goes through those validators, which either accept it
+# (the rarer IPv6 forms) or raise the precise error.
+#
+# Section 2.1: decimal octets 0..255 and ports 0..65535, no heading zeros.
+_OCTET = rb"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = rb"(%s(?:\.%s){3})" % (_OCTET, _OCTET)
+_PORT = rb"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)"
+# IPv6 (RFC 4291 section 2.2 forms 1 and 2): eight groups of 1-4 hex digits,
+# or fewer around a single "::".  The lookahead allows at most 7 colons, which
+# with the shape below is exactly "at most 7 groups around the ::".  Forms with
+# a trailing dotted quad, and the two 8-colon "::" forms ("::1:2:3:4:5:6:7",
+# "1:2:3:4:5:6:7::"), are left to the careful path.
+_HEX = rb"[0-9A-Fa-f]{1,4}"
+_IPV6 = (
+    rb"((?![0-9A-Fa-f]*(?::[0-9A-Fa-f]*){8})(?:%s(?::%s){7}|(?:%s(?::%s){0,6})?::(?:%s(?::%s){0,6})?))"
+    % ((_HEX,) * 6)
+)
+_TCP4_LINE = re.compile(rb"PROXY TCP4 %s %s %s %s" % (_IPV4, _IPV4, _PORT, _PORT))
+_TCP6_LINE = re.compile(rb"PROXY TCP6 %s %s %s %s" % (_IPV6, _IPV6, _PORT, _PORT))
+_from_bytes = int.from_bytes
+_tuple_new = tuple.__new__
 
 
-def _fast_port(tok: bytes) -> int:
-    if tok.isdigit() and len(tok) <= 5 and (tok[0] != 0x30 or len(tok) == 1):
-        value = int(tok)
-        if value <= 65535:
-            return value
-    return -1
-
-
-def _fast_tcp4(rest: bytes) -> tuple[InetAddress, InetAddress] | None:
-    tokens = rest.split(b" ")
-    if len(tokens) != 5:
-        return None
-    octets = _OCTETS
-    hosts = []
-    for tok in tokens[1:3]:
-        parts = tok.split(b".")
-        if len(parts) != 4:
+def _fast_line(line: bytes, raw: bytes) -> ProxyHeader | None:
+    """The header for a common, valid TCP4/TCP6 *line*, or ``None``."""
+    source: IPv4Address | IPv6Address
+    destination: IPv4Address | IPv6Address
+    match = _TCP4_LINE.fullmatch(line)
+    if match is not None:
+        src, dst, sport, dport = match.groups()
+        # The pattern has validated the text; inet_pton only converts it.
+        source = IPv4Address(_from_bytes(inet_pton(AF_INET, src.decode()), "big"))
+        destination = IPv4Address(_from_bytes(inet_pton(AF_INET, dst.decode()), "big"))
+        family = Family.INET
+    else:
+        match = _TCP6_LINE.fullmatch(line)
+        if match is None:
             return None
-        a, b, c, d = (octets.get(part, -1) for part in parts)
-        if min(a, b, c, d) < 0:
-            return None
-        hosts.append(IPv4Address((a << 24) | (b << 16) | (c << 8) | d))
-    sport = _fast_port(tokens[3])
-    dport = _fast_port(tokens[4])
-    if sport < 0 or dport < 0:
-        return None
-    return InetAddress(hosts[0], sport), InetAddress(hosts[1], dport)
+        src, dst, sport, dport = match.groups()
+        source = IPv6Address(_from_bytes(inet_pton(AF_INET6, src.decode()), "big"))
+        destination = IPv6Address(_from_bytes(inet_pton(AF_INET6, dst.decode()), "big"))
+        family = Family.INET6
+    return new_header(
+        1,
+        Command.PROXY,
+        family,
+        Transport.STREAM,
+        _tuple_new(InetAddress, (source, int(sport))),
+        _tuple_new(InetAddress, (destination, int(dport))),
+        (),
+        raw,
+    )
 
 
 def parse_v1_line(line: bytes, raw: bytes | None = None) -> ProxyHeader:
     """Parse one complete v1 line given *without* its CRLF."""
+    raw_bytes = line + b"\r\n" if raw is None else raw
+    header = _fast_line(line, raw_bytes)
+    if header is not None:
+        return header
     if not line.startswith(V1_PREFIX):
         raise _bad(f"line does not start with 'PROXY ': {line[:8]!r}")
     rest = line[6:]
-    raw_bytes = line + b"\r\n" if raw is None else raw
     # Section 2.1: for "UNKNOWN", "the rest of the line before the CRLF may be
     # omitted by the sender, and the receiver must ignore anything presented
     # before the CRLF is found".
@@ -174,12 +202,6 @@ def parse_v1_line(line: bytes, raw: bytes | None = None) -> ProxyHeader:
         return ProxyHeader(
             1, Command.PROXY, Family.UNSPEC, Transport.UNSPEC, None, None, (), raw_bytes
         )
-    if rest.startswith(b"TCP4 "):
-        fast = _fast_tcp4(rest)
-        if fast is not None:
-            return ProxyHeader(
-                1, Command.PROXY, Family.INET, Transport.STREAM, fast[0], fast[1], (), raw_bytes
-            )
     parsed = _fields(rest, partial=False)
     assert parsed is not None
     family, src, dst = parsed
