@@ -9,7 +9,7 @@ TLVs it is not interested in or it does not understand", section 2.2).
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ._errors import MalformedTLV, TLVOverrun, UniqueIdTooLong
@@ -182,114 +182,190 @@ class SSLTLV(TLV):
         return self.verify == 0
 
 
-def _ascii(tlv_type: int, value: bytes) -> str:
-    # Section 2.2.6/2.2.7 describe these values as "US-ASCII string".
-    try:
-        return value.decode("ascii")
-    except UnicodeDecodeError:
-        raise MalformedTLV(f"TLV 0x{tlv_type:02X} is not US-ASCII") from None
+# The parser builds every TLV object through these makers: they set the slots
+# directly instead of going through the frozen-dataclass __init__ (one
+# object.__setattr__ per field), which was most of the cost of a TLV.  The
+# objects are the same as ``cls(...)`` would give.
+_new = object.__new__
+_Setter = Callable[[object, object], None]
+_set_type: _Setter = TLV.__dict__["type"].__set__
+_set_value: _Setter = TLV.__dict__["value"].__set__
+_Maker = Callable[[int, bytes], TLV]
 
 
-def _utf8(tlv_type: int, value: bytes) -> str:
-    # Section 2.2.2 (AUTHORITY) and 2.2.6 (CN): "UTF8-encoded string".
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MalformedTLV(f"TLV 0x{tlv_type:02X} is not UTF-8") from None
+def _plain_maker(cls: type[TLV]) -> _Maker:
+    def make(tlv_type: int, value: bytes) -> TLV:
+        tlv: TLV = _new(cls)
+        _set_type(tlv, tlv_type)
+        _set_value(tlv, value)
+        return tlv
+
+    return make
 
 
-def _split(data: bytes, start: int, end: int, what: str) -> list[tuple[int, bytes]]:
-    """Split ``data[start:end]`` into (type, value) pairs.
+def _text_maker(cls: type[TLV], field: str, encoding: str, what: str) -> _Maker:
+    # Section 2.2.2 (AUTHORITY) and 2.2.6 (CN): "UTF8-encoded string";
+    # 2.2.6/2.2.7 describe the others as "US-ASCII string".
+    set_text: _Setter = cls.__dict__[field].__set__
 
-    Section 2.2 ``struct pp2_tlv``: one type byte, two length bytes (network
-    order), then ``length`` bytes of value.  Anything that does not fit inside
-    the parent is an overrun.
+    def make(tlv_type: int, value: bytes) -> TLV:
+        try:
+            text = value.decode(encoding)
+        except UnicodeDecodeError:
+            raise MalformedTLV(f"TLV 0x{tlv_type:02X} is not {what}") from None
+        tlv: TLV = _new(cls)
+        _set_type(tlv, tlv_type)
+        _set_value(tlv, value)
+        set_text(tlv, text)
+        return tlv
+
+    return make
+
+
+_make_tlv = _plain_maker(TLV)
+_set_checksum: _Setter = CRC32CTLV.__dict__["checksum"].__set__
+
+
+def _make_crc32c(tlv_type: int, value: bytes) -> TLV:
+    # Section 2.2.3: "a 32-bit number".
+    if len(value) != 4:
+        raise MalformedTLV(f"PP2_TYPE_CRC32C must be 4 bytes, got {len(value)}")
+    tlv: TLV = _new(CRC32CTLV)
+    _set_type(tlv, tlv_type)
+    _set_value(tlv, value)
+    _set_checksum(tlv, _from_bytes(value, "big"))
+    return tlv
+
+
+_make_unique_id_tlv = _plain_maker(UniqueIdTLV)
+
+
+def _make_unique_id(tlv_type: int, value: bytes) -> TLV:
+    if len(value) > UNIQUE_ID_MAX:
+        raise UniqueIdTooLong(
+            f"PP2_TYPE_UNIQUE_ID is {len(value)} bytes, section 2.2.5 allows {UNIQUE_ID_MAX}"
+        )
+    return _make_unique_id_tlv(tlv_type, value)
+
+
+def _overrun(data: bytes, pos: int, end: int, what: str) -> TLVOverrun:
+    """The error for a ``struct pp2_tlv`` at *pos* that does not fit before *end*.
+
+    Section 2.2: one type byte, two length bytes (network order), then
+    ``length`` bytes of value, all inside the parent.
     """
-    out: list[tuple[int, bytes]] = []
-    pos = start
-    while pos < end:
-        if end - pos < 3:
-            raise TLVOverrun(f"{end - pos} trailing byte(s) in {what} cannot hold a TLV header")
-        length = (data[pos + 1] << 8) | data[pos + 2]
-        value_end = pos + 3 + length
-        if value_end > end:
-            raise TLVOverrun(
-                f"TLV 0x{data[pos]:02X} at offset {pos} declares {length} byte(s) "
-                f"but {what} has only {end - pos - 3} left"
-            )
-        out.append((data[pos], data[pos + 3 : value_end]))
-        pos = value_end
-    return out
-
-
-_SSL_CLIENT = tuple(SSLClient(i) for i in range(256))
-
-_SSL_STR_FIELDS = {
-    TLVType.SSL_VERSION: ("version", _ascii),
-    TLVType.SSL_CN: ("cn", _utf8),
-    TLVType.SSL_CIPHER: ("cipher", _ascii),
-    TLVType.SSL_SIG_ALG: ("sig_alg", _ascii),
-    TLVType.SSL_KEY_ALG: ("key_alg", _ascii),
-    TLVType.SSL_GROUP: ("group", _ascii),
-    TLVType.SSL_SIG_SCHEME: ("sig_scheme", _ascii),
-}
-
-
-def _decode_ssl(value: bytes) -> SSLTLV:
-    # Section 2.2.6: struct pp2_tlv_ssl { uint8_t client; uint32_t verify;
-    # struct pp2_tlv sub_tlv[0]; }
-    if len(value) < 5:
-        raise MalformedTLV(f"PP2_TYPE_SSL needs at least 5 bytes, got {len(value)}")
-    client = _SSL_CLIENT[value[0]]
-    verify = int.from_bytes(value[1:5], "big")
-    subs: list[TLV] = []
-    fields: dict[str, str] = {}
-    client_cert: bytes | None = None
-    for sub_type, sub_value in _split(value, 5, len(value), "PP2_TYPE_SSL"):
-        entry = _SSL_STR_FIELDS.get(sub_type)  # type: ignore[call-overload]
-        if entry is not None:
-            name, decode = entry
-            text = decode(sub_type, sub_value)
-            fields.setdefault(name, text)
-        elif sub_type == TLVType.SSL_CLIENT_CERT and client_cert is None:
-            client_cert = sub_value
-        subs.append(TLV(sub_type, sub_value))
-    return SSLTLV(
-        0x20,
-        value,
-        client,
-        verify,
-        tuple(subs),
-        client_cert=client_cert,
-        **fields,
+    if end - pos < 3:
+        return TLVOverrun(f"{end - pos} trailing byte(s) in {what} cannot hold a TLV header")
+    length = (data[pos + 1] << 8) | data[pos + 2]
+    return TLVOverrun(
+        f"TLV 0x{data[pos]:02X} at offset {pos} declares {length} byte(s) "
+        f"but {what} has only {end - pos - 3} left"
     )
 
 
-def _decode_one(tlv_type: int, value: bytes) -> TLV:
+_SSL_CLIENT = tuple(SSLClient(i) for i in range(256))
+_from_bytes = int.from_bytes
+
+# Section 2.2.6 second-level TLVs: the SSLTLV field each fills (by position:
+# version, cn, cipher, sig_alg, key_alg, group, sig_scheme, client_cert) and
+# its text encoding (None: kept as bytes).
+_SSL_SUBTYPES: dict[int, tuple[int, str | None]] = {
+    TLVType.SSL_VERSION: (0, "ascii"),
+    TLVType.SSL_CN: (1, "utf-8"),
+    TLVType.SSL_CIPHER: (2, "ascii"),
+    TLVType.SSL_SIG_ALG: (3, "ascii"),
+    TLVType.SSL_KEY_ALG: (4, "ascii"),
+    TLVType.SSL_GROUP: (5, "ascii"),
+    TLVType.SSL_SIG_SCHEME: (6, "ascii"),
+    TLVType.SSL_CLIENT_CERT: (7, None),
+}
+_ssl_slots = SSLTLV.__dict__
+_set_client: _Setter = _ssl_slots["client"].__set__
+_set_verify: _Setter = _ssl_slots["verify"].__set__
+_set_sub_tlvs: _Setter = _ssl_slots["sub_tlvs"].__set__
+_set_version: _Setter = _ssl_slots["version"].__set__
+_set_cn: _Setter = _ssl_slots["cn"].__set__
+_set_cipher: _Setter = _ssl_slots["cipher"].__set__
+_set_sig_alg: _Setter = _ssl_slots["sig_alg"].__set__
+_set_key_alg: _Setter = _ssl_slots["key_alg"].__set__
+_set_group: _Setter = _ssl_slots["group"].__set__
+_set_sig_scheme: _Setter = _ssl_slots["sig_scheme"].__set__
+_set_client_cert: _Setter = _ssl_slots["client_cert"].__set__
+_ENCODING_NAMES = {"ascii": "US-ASCII", "utf-8": "UTF-8"}
+
+
+def _decode_ssl(tlv_type: int, value: bytes) -> TLV:
+    # Section 2.2.6: struct pp2_tlv_ssl { uint8_t client; uint32_t verify;
+    # struct pp2_tlv sub_tlv[0]; }
+    end = len(value)
+    if end < 5:
+        raise MalformedTLV(f"PP2_TYPE_SSL needs at least 5 bytes, got {end}")
+    subs: list[TLV] = []
+    # Indexed as in _SSL_SUBTYPES; the first occurrence of each wins, every
+    # occurrence is validated.
+    fields: list[str | bytes | None] = [None] * 8
+    pos = 5
+    while pos < end:
+        sub_end = pos + 3 + ((value[pos + 1] << 8) | value[pos + 2]) if end - pos >= 3 else end + 1
+        if sub_end > end:
+            raise _overrun(value, pos, end, "PP2_TYPE_SSL")
+        sub_type = value[pos]
+        sub_value = value[pos + 3 : sub_end]
+        entry = _SSL_SUBTYPES.get(sub_type)
+        if entry is not None:
+            index, encoding = entry
+            if encoding is None:
+                decoded: str | bytes = sub_value
+            else:
+                try:
+                    decoded = sub_value.decode(encoding)
+                except UnicodeDecodeError:
+                    raise MalformedTLV(
+                        f"TLV 0x{sub_type:02X} is not {_ENCODING_NAMES[encoding]}"
+                    ) from None
+            if fields[index] is None:
+                fields[index] = decoded
+        subs.append(_make_tlv(sub_type, sub_value))
+        pos = sub_end
+    tlv: TLV = _new(SSLTLV)
+    _set_type(tlv, tlv_type)
+    _set_value(tlv, value)
+    _set_client(tlv, _SSL_CLIENT[value[0]])
+    _set_verify(tlv, _from_bytes(value[1:5], "big"))
+    _set_sub_tlvs(tlv, tuple(subs))
+    _set_version(tlv, fields[0])
+    _set_cn(tlv, fields[1])
+    _set_cipher(tlv, fields[2])
+    _set_sig_alg(tlv, fields[3])
+    _set_key_alg(tlv, fields[4])
+    _set_group(tlv, fields[5])
+    _set_sig_scheme(tlv, fields[6])
+    _set_client_cert(tlv, fields[7])
+    return tlv
+
+
+def _type_maker(tlv_type: int) -> _Maker:
     if tlv_type == TLVType.ALPN:
-        return AlpnTLV(tlv_type, value)
+        return _plain_maker(AlpnTLV)
     if tlv_type == TLVType.AUTHORITY:
-        return AuthorityTLV(tlv_type, value, _utf8(tlv_type, value))
+        return _text_maker(AuthorityTLV, "host", "utf-8", "UTF-8")
     if tlv_type == TLVType.CRC32C:
-        # Section 2.2.3: "a 32-bit number".
-        if len(value) != 4:
-            raise MalformedTLV(f"PP2_TYPE_CRC32C must be 4 bytes, got {len(value)}")
-        return CRC32CTLV(tlv_type, value, int.from_bytes(value, "big"))
+        return _make_crc32c
     if tlv_type == TLVType.NOOP:
-        return NoopTLV(tlv_type, value)
+        return _plain_maker(NoopTLV)
     if tlv_type == TLVType.UNIQUE_ID:
-        if len(value) > UNIQUE_ID_MAX:
-            raise UniqueIdTooLong(
-                f"PP2_TYPE_UNIQUE_ID is {len(value)} bytes, section 2.2.5 allows {UNIQUE_ID_MAX}"
-            )
-        return UniqueIdTLV(tlv_type, value)
+        return _make_unique_id
     if tlv_type == TLVType.SSL:
-        return _decode_ssl(value)
+        return _decode_ssl
     if tlv_type == TLVType.NETNS:
-        return NetnsTLV(tlv_type, value, _ascii(tlv_type, value))
+        return _text_maker(NetnsTLV, "name", "ascii", "US-ASCII")
     if PP2_TYPE_MIN_CUSTOM <= tlv_type <= PP2_TYPE_MAX_CUSTOM:
-        return CustomTLV(tlv_type, value)
-    return TLV(tlv_type, value)
+        return _plain_maker(CustomTLV)
+    return _make_tlv
+
+
+#: The maker for each type byte (unknown types are kept as plain TLV).
+_MAKERS: tuple[_Maker, ...] = tuple(_type_maker(i) for i in range(256))
 
 
 def decode_tlvs(data: bytes, start: int, end: int) -> tuple[tuple[TLV, ...], int | None]:
@@ -301,15 +377,19 @@ def decode_tlvs(data: bytes, start: int, end: int) -> tuple[tuple[TLV, ...], int
     """
     tlvs: list[TLV] = []
     crc_offset: int | None = None
+    makers = _MAKERS
     pos = start
-    for tlv_type, value in _split(data, start, end, "the header"):
-        tlv = _decode_one(tlv_type, value)
+    while pos < end:
+        value_end = pos + 3 + ((data[pos + 1] << 8) | data[pos + 2]) if end - pos >= 3 else end + 1
+        if value_end > end:
+            raise _overrun(data, pos, end, "the header")
+        tlv_type = data[pos]
+        tlvs.append(makers[tlv_type](tlv_type, data[pos + 3 : value_end]))
         if tlv_type == TLVType.CRC32C:
             if crc_offset is not None:
                 raise MalformedTLV("more than one PP2_TYPE_CRC32C vector")
             crc_offset = pos + 3
-        tlvs.append(tlv)
-        pos += 3 + len(value)
+        pos = value_end
     return tuple(tlvs), crc_offset
 
 
