@@ -1,33 +1,20 @@
-"""Fixtures of the gevent worker's tests: the real corral, run with ``-k gevent``."""
+"""The gevent worker's tests run the shared green suite (``corral_testing.green_suite``,
+the real corral with ``-k gevent``); this names the worker and its library for it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from corral_testing import CorralProcess
-from gevent_testing import APPS, WORKER, Serve
+from corral_testing.green_suite import GreenLibrary, serve
+
+__all__ = ["green", "serve"]
 
 
-@pytest.fixture
-def serve() -> Iterator[Serve]:
-    """``serve(*ARGS)``: start ``corral -k gevent ARGS`` (cwd: tests/apps, one worker unless
-    ARGS say otherwise; ``worker=None`` leaves out ``-k``); stopped after the test."""
-    started: list[CorralProcess] = []
-
-    def start(
-        *args: str, worker: str | None = WORKER, cwd: Path = APPS, **kwargs: object
-    ) -> CorralProcess:
-        flags = ["-k", worker] if worker else []
-        proc = CorralProcess(*flags, *args, cwd=cwd, **kwargs)  # type: ignore[arg-type]
-        started.append(proc)
-        return proc.start(wait_workers=1)
-
-    yield start
-    for proc in started:
-        if proc.proc is not None and proc.proc.poll() is None:
-            try:
-                proc.stop(timeout=15)
-            except Exception:
-                proc.kill()
+@pytest.fixture(scope="session")
+def green() -> GreenLibrary:
+    return GreenLibrary(
+        worker="gevent",
+        worker_class="corral_gevent.worker:GeventWorker",
+        gunicorn_alias="gunicorn.workers.ggevent.GeventWorker",
+        green_socket="gevent.socket:socket",
+        sleep="gevent:sleep",
+    )

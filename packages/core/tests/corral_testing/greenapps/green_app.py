@@ -1,17 +1,28 @@
-"""The fixture app of the eventlet worker's tests.
+"""The fixture app of the green workers' shared suite (``corral_testing.green_suite``).
 
 Imports ``sleep`` and ``socket`` by name at import time, so they are cooperative only if
 the process was patched before this module was imported (the rule the worker keeps).
+``/patched`` compares that ``socket`` with the library's own, and ``/stream`` waits with the
+library's sleep: both named by the suite's ``green`` fixture, through the environment
+(``CORRAL_TESTING_GREEN_SOCKET``, ``CORRAL_TESTING_GREEN_SLEEP``, as ``module:name``).
 """
 
 import hashlib
+import os
 import resource
 import time
+from importlib import import_module
 from socket import socket
 from time import sleep
 
-import eventlet
-import eventlet.green.socket
+
+def _named(variable):
+    module, _, name = os.environ[variable].partition(":")
+    return getattr(import_module(module), name)
+
+
+GREEN_SOCKET = _named("CORRAL_TESTING_GREEN_SOCKET")
+green_sleep = _named("CORRAL_TESTING_GREEN_SLEEP")
 
 _in_flight = 0
 _most_in_flight = 0
@@ -30,7 +41,7 @@ def app(environ, start_response):
     if path == "/hello":
         return _text(start_response, "hello")
     if path == "/patched":
-        return _text(start_response, str(socket is eventlet.green.socket.socket))
+        return _text(start_response, str(socket is GREEN_SOCKET))
     if path == "/sleep":  # the name imported at import time: cooperative only if patched
         _in_flight += 1
         _most_in_flight = max(_most_in_flight, _in_flight)
@@ -52,7 +63,7 @@ def app(environ, start_response):
         def events():
             for i in range(int(query.get("n", "5"))):
                 if i:
-                    eventlet.sleep(float(query.get("delay", "0.3")))
+                    green_sleep(float(query.get("delay", "0.3")))
                 yield f"data: {i}\n\n".encode()
 
         return events()
