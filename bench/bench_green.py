@@ -1,6 +1,6 @@
-"""corral's gevent worker against Gunicorn's, on loopback. Not a test.
+"""corral's gevent or eventlet worker against Gunicorn's, on loopback. Not a test.
 
-    .venv/bin/python packages/workers-gevent/bench/bench_worker.py [--repeats 3] [--duration 10]
+    .venv/bin/python bench/bench_green.py --worker gevent|eventlet [--repeats 3] [--duration 10]
 
 * hello: requests per second of a hello-world app, one worker, ``wrk -t1 -c50`` (keep-alive).
   The worker is pinned to CPU 0 and wrk to CPU 1 (``taskset``), so each has a core.
@@ -8,8 +8,9 @@
   first), then the worker's RSS and the latency of one more request while they are held.
 
 Runs are interleaved (corral, Gunicorn, corral, ...) and every round prints its ratio.
-Gunicorn is installed, pinned, in a throwaway virtual environment under the temporary
-folder; it is never a dependency of this project. Traffic goes to 127.0.0.1 only.
+Gunicorn is installed, pinned (``GUNICORN``: one pin per worker), with the worker's library
+in a throwaway virtual environment under the temporary folder; it is never a dependency of
+this project. Traffic goes to 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ import tempfile
 import time
 from pathlib import Path
 
-WORKER = "gevent"
-GUNICORN = "gunicorn==27.0.1"
-LIBRARY = "gevent"
+# worker (its -k name and the library installed beside Gunicorn) -> the Gunicorn it meets.
+GUNICORN = {
+    "gevent": "gunicorn==27.0.1",
+    "eventlet": "gunicorn==24.1.*",  # Gunicorn's last release with an eventlet worker
+}
 
 HELLO_APP = """
 def app(environ, start_response):
@@ -39,16 +42,19 @@ def app(environ, start_response):
     return [body]
 """
 
-THROWAWAY = Path(tempfile.gettempdir()) / f"corral-bench-{WORKER}"
+
+def throwaway(worker: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"corral-bench-{worker}"
 
 
-def gunicorn_python() -> str:
-    venv = THROWAWAY / "gunicorn-venv"
+def gunicorn_python(worker: str) -> str:
+    venv = throwaway(worker) / "gunicorn-venv"
     python = venv / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", GUNICORN, LIBRARY, "packaging"], check=True
+            [str(python), "-m", "pip", "install", "-q", GUNICORN[worker], worker, "packaging"],
+            check=True,
         )
     return str(python)
 
@@ -59,15 +65,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(server: str, port: int, extra: list[str]) -> subprocess.Popen[bytes]:
+def start(worker: str, server: str, port: int, extra: list[str]) -> subprocess.Popen[bytes]:
     if server == "corral":
-        cmd = [sys.executable, "-m", "corral", "-k", WORKER]
+        cmd = [sys.executable, "-m", "corral", "-k", worker]
     else:
-        cmd = [gunicorn_python(), "-m", "gunicorn", "-k", WORKER]
+        cmd = [gunicorn_python(worker), "-m", "gunicorn", "-k", worker]
     cmd += ["-w", "1", "-b", f"127.0.0.1:{port}", "--log-level", "warning", *extra, "hello:app"]
     proc = subprocess.Popen(
         ["taskset", "-c", "0", *cmd],
-        cwd=THROWAWAY,
+        cwd=throwaway(worker),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -107,9 +113,9 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-def hello(server: str, duration: int) -> float:
+def hello(worker: str, server: str, duration: int) -> float:
     port = free_port()
-    proc = start(server, port, ["--keep-alive", "30"])
+    proc = start(worker, server, port, ["--keep-alive", "30"])
     try:
         url = f"http://127.0.0.1:{port}/"
         subprocess.run(
@@ -130,10 +136,11 @@ def hello(server: str, duration: int) -> float:
         stop(proc)
 
 
-def idle(server: str, count: int) -> tuple[int, float, float]:
+def idle(worker: str, server: str, count: int) -> tuple[int, float, float]:
     """(connections held, worker RSS MiB, ms for one more request while they are held)."""
     port = free_port()
     proc = start(
+        worker,
         server,
         port,
         ["--keep-alive", "120", "--worker-connections", str(count + 100), "--backlog", "4096"],
@@ -198,20 +205,22 @@ def idle(server: str, count: int) -> tuple[int, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", choices=sorted(GUNICORN), required=True)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--idle", type=int, default=10_000)
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # servers inherit it
-    THROWAWAY.mkdir(exist_ok=True)
-    (THROWAWAY / "hello.py").write_text(HELLO_APP)
-    gunicorn_python()
-    print(f"{WORKER}: corral vs {GUNICORN}, 1 worker, {os.cpu_count()} CPUs")
+    worker = args.worker
+    throwaway(worker).mkdir(exist_ok=True)
+    (throwaway(worker) / "hello.py").write_text(HELLO_APP)
+    gunicorn_python(worker)
+    print(f"{worker}: corral vs {GUNICORN[worker]}, 1 worker, {os.cpu_count()} CPUs")
     ratios = []
     for n in range(args.repeats):
-        ours = hello("corral", args.duration)
-        theirs = hello("gunicorn", args.duration)
+        ours = hello(worker, "corral", args.duration)
+        theirs = hello(worker, "gunicorn", args.duration)
         ratios.append(ours / theirs)
         print(
             f"  hello round {n + 1}: corral {ours:8.0f} req/s   gunicorn {theirs:8.0f} req/s"
@@ -221,7 +230,7 @@ def main() -> None:
     print(f"  hello median ratio: {statistics.median(ratios):.2f}x")
     for n in range(max(1, args.repeats - 1)):
         for server in ("corral", "gunicorn"):
-            held, rss, latency = idle(server, args.idle)
+            held, rss, latency = idle(worker, server, args.idle)
             print(
                 f"  idle round {n + 1}: {server:8s} held {held:6d}/{args.idle}"
                 f"   worker RSS {rss:6.1f} MiB   one more request {latency:7.1f} ms",
