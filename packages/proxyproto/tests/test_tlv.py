@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import pickle
+from collections.abc import Callable
+
 import pytest
 from corral_proxyproto import (
     CRC32CTLV,
@@ -189,3 +194,60 @@ def test_ascii_sub_tlvs_reject_non_ascii(sub_type: int) -> None:
 def test_cn_rejects_invalid_utf8() -> None:
     with pytest.raises(MalformedTLV):
         tlvs_of(TLV(TLVType.SSL, b"\x01\0\0\0\0" + b"\x22\x00\x01\xff"))
+
+
+def test_parsed_ssl_tlv_behaves_as_one_built_directly() -> None:
+    """The parser decodes the SSL fields on first access; nothing else may tell."""
+    value = make_ssl_tlv(
+        SSLClient.SSL | SSLClient.CERT_SESS,
+        7,
+        version="TLSv1.2",
+        cn="Ünïcode CN",
+        client_cert=b"der",
+        extra=[TLV(0x2F, b"future"), TLV(0x21, b"TLSv1.3")],
+    ).value
+    direct = SSLTLV(
+        0x20,
+        value,
+        SSLClient.SSL | SSLClient.CERT_SESS,
+        7,
+        (
+            TLV(0x21, b"TLSv1.2"),
+            TLV(0x22, "Ünïcode CN".encode()),
+            TLV(0x28, b"der"),
+            TLV(0x2F, b"future"),
+            TLV(0x21, b"TLSv1.3"),
+        ),
+        version="TLSv1.2",
+        cn="Ünïcode CN",
+        client_cert=b"der",
+    )
+    # Each way in, on a fresh parse: equality, hash, repr, pickling, copying,
+    # dataclass helpers and plain attribute reads.
+    readers: list[Callable[[SSLTLV], object]] = [
+        lambda t: t == direct,
+        hash,
+        repr,
+        lambda t: pickle.loads(pickle.dumps(t)),
+        copy.copy,
+        dataclasses.astuple,
+        lambda t: dataclasses.replace(t),
+        lambda t: t.cipher,
+        lambda t: t.verified,
+    ]
+    for read in readers:
+        (parsed,) = tlvs_of(TLV(TLVType.SSL, value))
+        assert isinstance(parsed, SSLTLV)
+        read(parsed)
+        assert parsed == direct
+        assert hash(parsed) == hash(direct)
+        assert repr(parsed) == repr(direct)
+        assert pickle.loads(pickle.dumps(parsed)) == direct
+
+
+def test_ssl_tlv_unknown_attribute_is_an_attribute_error() -> None:
+    (parsed,) = tlvs_of(make_ssl_tlv(version="TLSv1.3"))
+    with pytest.raises(AttributeError, match="no attribute 'verison'"):
+        parsed.verison  # type: ignore[attr-defined]  # noqa: B018
+    assert getattr(parsed, "__deepcopy__", None) is None
+    assert copy.deepcopy(parsed) == parsed

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from ._errors import MalformedTLV, TLVOverrun, UniqueIdTooLong
 
@@ -156,6 +156,10 @@ class SSLTLV(TLV):
     ``sub_tlvs`` keeps every sub-TLV in order (unknown ones as plain
     :class:`TLV`); the registered ones are also decoded into the fields below
     (the first occurrence wins).
+
+    The parser checks the whole value when it parses the header (framing and
+    text encodings, so every error is raised by ``parse``/``feed``) and
+    decodes these fields when one of them is first read.
     """
 
     client: SSLClient
@@ -292,56 +296,90 @@ _set_group: _Setter = _ssl_slots["group"].__set__
 _set_sig_scheme: _Setter = _ssl_slots["sig_scheme"].__set__
 _set_client_cert: _Setter = _ssl_slots["client_cert"].__set__
 _ENCODING_NAMES = {"ascii": "US-ASCII", "utf-8": "UTF-8"}
+_SSL_TEXT = {sub_type: encoding for sub_type, (_, encoding) in _SSL_SUBTYPES.items() if encoding}
+#: The SSLTLV fields the parser leaves for _fill_ssl().
+_SSL_DECODED = frozenset(field.name for field in fields(SSLTLV)) - {"type", "value"}
 
 
 def _decode_ssl(tlv_type: int, value: bytes) -> TLV:
+    """Validate a PP2_TYPE_SSL value completely; decode its fields later.
+
+    Every check happens here, at parse time: the 5-byte head, the framing of
+    each sub-TLV inside the SSL TLV, and the encoding of each text sub-TLV.
+    The decoded fields are filled in by :func:`_fill_ssl` on first access
+    (see ``SSLTLV.__getattr__``), as most servers never read them.
+    """
     # Section 2.2.6: struct pp2_tlv_ssl { uint8_t client; uint32_t verify;
     # struct pp2_tlv sub_tlv[0]; }
     end = len(value)
     if end < 5:
         raise MalformedTLV(f"PP2_TYPE_SSL needs at least 5 bytes, got {end}")
-    subs: list[TLV] = []
-    # Indexed as in _SSL_SUBTYPES; the first occurrence of each wins, every
-    # occurrence is validated.
-    fields: list[str | bytes | None] = [None] * 8
     pos = 5
     while pos < end:
         sub_end = pos + 3 + ((value[pos + 1] << 8) | value[pos + 2]) if end - pos >= 3 else end + 1
         if sub_end > end:
             raise _overrun(value, pos, end, "PP2_TYPE_SSL")
-        sub_type = value[pos]
-        sub_value = value[pos + 3 : sub_end]
-        entry = _SSL_SUBTYPES.get(sub_type)
-        if entry is not None:
-            index, encoding = entry
-            if encoding is None:
-                decoded: str | bytes = sub_value
-            else:
-                try:
-                    decoded = sub_value.decode(encoding)
-                except UnicodeDecodeError:
-                    raise MalformedTLV(
-                        f"TLV 0x{sub_type:02X} is not {_ENCODING_NAMES[encoding]}"
-                    ) from None
-            if fields[index] is None:
-                fields[index] = decoded
-        subs.append(_make_tlv(sub_type, sub_value))
+        encoding = _SSL_TEXT.get(value[pos])
+        if encoding is not None:
+            try:
+                value[pos + 3 : sub_end].decode(encoding)
+            except UnicodeDecodeError:
+                raise MalformedTLV(
+                    f"TLV 0x{value[pos]:02X} is not {_ENCODING_NAMES[encoding]}"
+                ) from None
         pos = sub_end
     tlv: TLV = _new(SSLTLV)
     _set_type(tlv, tlv_type)
     _set_value(tlv, value)
+    return tlv
+
+
+def _ssl_getattr(self: SSLTLV, name: str) -> object:
+    # The parser validates the whole SSL value up front but leaves the decoded
+    # fields' slots unset; reading an unset slot raises AttributeError, which
+    # lands here on first access, and _fill_ssl() sets them all.
+    if name in _SSL_DECODED:
+        _fill_ssl(self)
+        return object.__getattribute__(self, name)
+    raise AttributeError(
+        f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self
+    )
+
+
+# Attached after the class body so that type checkers do not see a
+# __getattr__ (which would make every misspelt attribute type-check).
+SSLTLV.__getattr__ = _ssl_getattr  # type: ignore[attr-defined]
+
+
+def _fill_ssl(tlv: SSLTLV) -> None:
+    """Decode the fields of an SSL TLV that :func:`_decode_ssl` validated."""
+    value = tlv.value
+    end = len(value)
+    subs: list[TLV] = []
+    # Indexed as in _SSL_SUBTYPES; the first occurrence of each wins.
+    decoded: list[str | bytes | None] = [None] * 8
+    pos = 5
+    while pos < end:
+        sub_end = pos + 3 + ((value[pos + 1] << 8) | value[pos + 2])
+        sub_type = value[pos]
+        sub_value = value[pos + 3 : sub_end]
+        entry = _SSL_SUBTYPES.get(sub_type)
+        if entry is not None and decoded[entry[0]] is None:
+            index, encoding = entry
+            decoded[index] = sub_value if encoding is None else sub_value.decode(encoding)
+        subs.append(_make_tlv(sub_type, sub_value))
+        pos = sub_end
     _set_client(tlv, _SSL_CLIENT[value[0]])
     _set_verify(tlv, _from_bytes(value[1:5], "big"))
     _set_sub_tlvs(tlv, tuple(subs))
-    _set_version(tlv, fields[0])
-    _set_cn(tlv, fields[1])
-    _set_cipher(tlv, fields[2])
-    _set_sig_alg(tlv, fields[3])
-    _set_key_alg(tlv, fields[4])
-    _set_group(tlv, fields[5])
-    _set_sig_scheme(tlv, fields[6])
-    _set_client_cert(tlv, fields[7])
-    return tlv
+    _set_version(tlv, decoded[0])
+    _set_cn(tlv, decoded[1])
+    _set_cipher(tlv, decoded[2])
+    _set_sig_alg(tlv, decoded[3])
+    _set_key_alg(tlv, decoded[4])
+    _set_group(tlv, decoded[5])
+    _set_sig_scheme(tlv, decoded[6])
+    _set_client_cert(tlv, decoded[7])
 
 
 def _type_maker(tlv_type: int) -> _Maker:
