@@ -402,6 +402,7 @@ def _type_maker(tlv_type: int) -> _Maker:
     return _make_tlv
 
 
+_CRC32C = int(TLVType.CRC32C)
 #: The maker for each type byte (unknown types are kept as plain TLV).
 _MAKERS: tuple[_Maker, ...] = tuple(_type_maker(i) for i in range(256))
 
@@ -414,6 +415,7 @@ def decode_tlvs(data: bytes, start: int, end: int) -> tuple[tuple[TLV, ...], int
     whole header.
     """
     tlvs: list[TLV] = []
+    append = tlvs.append
     crc_offset: int | None = None
     makers = _MAKERS
     pos = start
@@ -422,8 +424,8 @@ def decode_tlvs(data: bytes, start: int, end: int) -> tuple[tuple[TLV, ...], int
         if value_end > end:
             raise _overrun(data, pos, end, "the header")
         tlv_type = data[pos]
-        tlvs.append(makers[tlv_type](tlv_type, data[pos + 3 : value_end]))
-        if tlv_type == TLVType.CRC32C:
+        append(makers[tlv_type](tlv_type, data[pos + 3 : value_end]))
+        if tlv_type == _CRC32C:
             if crc_offset is not None:
                 raise MalformedTLV("more than one PP2_TYPE_CRC32C vector")
             crc_offset = pos + 3

@@ -165,6 +165,8 @@ def try_parse_v2(buf: bytes, max_size: int) -> tuple[ProxyHeader, int] | None:
     # "If the length specified in the PROXY protocol header indicates that
     # additional bytes are part of the header beyond the address information
     # ... those bytes will be arranged in Type-Length-Value (TLV vectors)".
+    if total == _FIXED + needed:
+        return new_header(2, command, family, transport, source, destination, (), raw), total
     tlvs, crc_offset = decode_tlvs(raw, _FIXED + needed, total)
     if crc_offset is not None:
         # Section 2.2.3: "replace the 32 bits of the checksum field in the
