@@ -38,28 +38,6 @@ from . import FIXTURE_APPS, Client, CorralProcess, Response
 from .install import build_wheelhouse, install, serves_demo
 from .load import many_requests, raise_fd_limit
 
-__all__ = [
-    "apps_dir",
-    "test_a_body_that_stops_arriving_is_closed_at_the_idle_deadline",
-    "test_a_worker_for_another_api_is_refused_with_both_versions_and_the_fix",
-    "test_an_installed_plugin_of_another_api_names_its_distribution",
-    "test_corpus_verdicts_match_the_sync_worker",
-    "test_corral_extra_installs_the_worker_from_wheels_and_serves_the_demo",
-    "test_cpu_bound_request_stops_the_hub_heartbeat_and_the_worker_is_replaced",
-    "test_every_scenario_matches_the_sync_worker",
-    "test_hundred_megabyte_upload_is_streamed_with_flat_memory",
-    "test_preload_patches_the_master_before_importing_the_app",
-    "test_quit_is_a_fast_stop",
-    "test_requests_still_running_after_the_graceful_timeout_are_cut",
-    "test_slowloris_connections_are_closed_at_the_head_deadline",
-    "test_streamed_response_arrives_chunk_by_chunk",
-    "test_term_finishes_in_flight_requests_and_closes_idle_keep_alive_at_once",
-    "test_the_application_is_imported_after_patching",
-    "test_the_entry_point_names_the_worker_and_it_speaks_this_api",
-    "test_two_thousand_connections_each_held_one_second_all_complete",
-    "test_worker_connections_caps_the_connections_served_at_once",
-]
-
 GREEN_APPS = Path(__file__).resolve().parent / "greenapps"
 
 Serve = Callable[..., CorralProcess]
@@ -622,3 +600,8 @@ def test_corral_extra_installs_the_worker_from_wheels_and_serves_the_demo(
     # Installed, not the workspace's sources: the venv's own site-packages.
     site = list((tmp_path / "venv" / "lib").glob(f"python3*/site-packages/{green.package}"))
     assert site, f"{green.package} is not installed in the fresh environment"
+
+
+# What ``from corral_testing.green_suite import *`` gives a package's test module: every
+# test above (so a new one runs in both packages without being listed) and ``apps_dir``.
+__all__ = ["apps_dir", *sorted(name for name in dict(globals()) if name.startswith("test_"))]
