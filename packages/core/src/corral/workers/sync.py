@@ -356,7 +356,15 @@ class SyncWorker(BaseWorker):
     # ---------------------------------------------------------------- output
 
     def produce(self, client: _Client) -> int:
-        """Run the job until it ends or one batch of output is collected (no socket I/O)."""
+        """Run the job until it ends, its output backs up, or one batch is collected.
+
+        Each chunk the application yields is offered to the socket at once (a send that
+        never blocks): a streaming response (server-sent events, long polls) reaches the
+        client chunk by chunk, as with Gunicorn, instead of waiting for the next chunk or
+        the end. If the client does not take it all, the job stops here and the
+        connection is parked until it does. In gthread a pool thread runs this: the loop
+        keeps off a busy client's socket, so the thread may write to it.
+        """
         job = client.job
         assert job is not None
         out = client.out
@@ -366,7 +374,9 @@ class SyncWorker(BaseWorker):
                     if item:
                         out.append(item)
                         client.outlen += len(item)
-                        if client.outlen >= HIGH_WATER:
+                        if client.outlen >= HIGH_WATER or not self._flush(client):
+                            return _MORE
+                        if client.closing:  # the peer went away: stop producing
                             return _MORE
                 else:
                     assert isinstance(item, FileSegment)
