@@ -85,3 +85,33 @@ QUOTED_STRING = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-
 # whitespace there is where chunk-size parsers have disagreed (docs/HTTP.md).
 CHUNK_EXT = rb"(?:;" + TOKEN + rb"(?:=(?:" + TOKEN + rb"|" + QUOTED_STRING + rb"))?)*"
 chunk_line = re.compile(rb"(?P<size>[0-9A-Fa-f]+)(?P<ext>" + CHUNK_EXT + rb")")
+
+# ---------------------------------------------------------------------------------------
+# The common case in one pass. A head whose request line is a conventional method, an
+# origin-form target and HTTP/1.0 or HTTP/1.1, and whose field lines are all plain
+# ``field-name ":" OWS field-value OWS`` (no obs-fold), is recognised by one ``fullmatch``
+# of the whole head; its fields are then taken out by one ``findall``. Everything these two
+# patterns accept, the line-by-line rules above accept too, with the same result; whatever
+# they do not accept goes through those rules (policy.parse_head falls back).
+
+# Gunicorn's conventional method (no lower case, no "#", 3 to 20 bytes) that is a token.
+_CONVENTIONAL_METHOD = rb"[-!$%&'*+.^_`|~0-9A-Z]{3,20}"
+# RFC 9112 §3.2.1 origin-form; ``(?:/ *pchar)+`` is the same language as
+# ``"/" *( pchar / "/" )``, which backtracks less.
+_ORIGIN_FORM = rb"/(?:[" + _PCHAR_SET + rb"/]|" + PCT_ENCODED + rb")*(?:\?" + QUERY + rb")?"
+simple_head = re.compile(
+    rb"(?P<method>"
+    + _CONVENTIONAL_METHOD
+    + rb") (?P<target>"
+    + _ORIGIN_FORM
+    + rb") HTTP/1\.(?P<minor>[01])\r\n(?:"
+    + TOKEN
+    + rb":"
+    + FIELD_VALUE_CHARS
+    + rb"\r\n)*\r\n"
+)
+# One field line of a head that ``simple_head`` matched: the name, and the value without
+# the OWS around it (RFC 9112 §5).
+simple_field = re.compile(rb"(" + TOKEN + rb"):[ \t]*((?:[^\r\n]*[^\r\n \t])?)[ \t]*\r\n")
+# The same, quicker, for a head where no field line ends with OWS (the usual case).
+simple_field_no_trailing_ows = re.compile(rb"([^:]+):[ \t]*([^\r]*)\r\n")

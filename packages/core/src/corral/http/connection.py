@@ -40,6 +40,7 @@ calls :meth:`start_next_cycle`; that is allowed only while ``keep_alive`` is tru
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 
 import httptools
@@ -79,6 +80,34 @@ _F_STOP = 6  # nothing more is ever processed
 
 _CHUNK_SIZE_DIGITS = 64  # room for the size itself (leading zeros included) on a chunk line
 
+# Heads already judged, by their exact bytes, for each Limits: the request they make and
+# the bytes llhttp is fed. The verdict on a head is a function of its bytes and the limits
+# alone, and clients repeat theirs byte for byte (keep-alive, health checks, API clients),
+# so a known head skips the grammar and goes straight to llhttp, which is still fed and
+# must still agree. Bounded: at most _KNOWN_HEADS heads of at most _KNOWN_HEAD bytes per
+# Limits (a few hundred KiB); a flood of distinct heads only empties it now and then.
+_Known = tuple[Request, bytes]
+_known_heads: dict[Limits, dict[bytes, _Known]] = {}
+_KNOWN_HEADS = 256
+_KNOWN_HEAD = 1024
+
+
+def _copy_request(template: Request) -> Request:
+    """A fresh Request equal to ``template`` (Requests are mutable; templates are not)."""
+    return Request(
+        template.method,
+        template.target,
+        template.http_version,
+        list(template.headers),
+        template.keep_alive,
+        template.expect_continue,
+        template.content_length,
+        template.chunked,
+        list(template.dropped_headers),
+        template.upgrade,
+        template.raw_head,
+    )
+
 
 class Connection:
     """One HTTP/1.1 server-side connection, without I/O."""
@@ -87,6 +116,8 @@ class Connection:
         "_buf",
         "_eof",
         "_events",
+        "_fast_limits",
+        "_known",
         "_line_start",
         "_lines",
         "_llhttp_complete",
@@ -106,7 +137,15 @@ class Connection:
     )
 
     def __init__(self, limits: Limits | None = None) -> None:
-        self.limits = limits or Limits()
+        self.limits = limits = limits or Limits()
+        self._known = _known_heads.setdefault(limits, {})
+        unlimited = sys.maxsize
+        self._fast_limits = (
+            limits.max_head_bytes or unlimited,
+            limits.max_request_line or unlimited,
+            limits.max_fields or unlimited,
+            limits.max_field_size or unlimited,
+        )
         self._parser = httptools.HttpRequestParser(self)
         self._events: deque[Event | ProtocolError] = deque()
         self._state = IDLE
@@ -135,8 +174,14 @@ class Connection:
             return
         if self._phase == _F_STOP or self._eof:
             return  # nothing after a fatal error, a closing request or EOF is processed
-        self._buf += data
         try:
+            if not self._buf and self._phase == _F_HEAD and type(data) is bytes:
+                # The common case: whole heads at the start of what arrived. They are
+                # served from ``data`` itself, without copying it into the buffer.
+                data = self._heads(data)
+                if not data:
+                    return
+            self._buf += data
             self._frame()
         except ProtocolError as exc:
             self._fail(exc)
@@ -150,14 +195,14 @@ class Connection:
             return ConnectionClosed()
         if self._events:
             event = self._events.popleft()
-            if isinstance(event, ProtocolError):
-                self._state = CLOSED
-                raise event
-            if isinstance(event, Request):
+            if type(event) is Request:
                 self.request = event
                 self._state = BODY
-            elif isinstance(event, EndOfMessage):
+            elif type(event) is EndOfMessage:
                 self._state = DONE
+            elif isinstance(event, ProtocolError):
+                self._state = CLOSED
+                raise event
             return event
         if self._eof:
             self._state = CLOSED
@@ -178,7 +223,9 @@ class Connection:
     @property
     def idle(self) -> bool:
         """True between requests with no partial request buffered."""
-        return self._state == IDLE and not self.in_head and not self._events
+        return (
+            self._state == IDLE and not self._events and not (self._buf and self._phase == _F_HEAD)
+        )
 
     @property
     def keep_alive(self) -> bool:
@@ -188,6 +235,26 @@ class Connection:
             return False
         resp = self.response
         return resp is None or resp.keep_alive
+
+    def next_cycle(self) -> bool:
+        """After a response: :meth:`start_next_cycle` if the connection may carry another
+        request (and the response is complete); False if it must close."""
+        resp = self.response
+        req = self.request
+        if (
+            resp is None
+            or not resp.finished
+            or not resp.keep_alive
+            or req is None
+            or not req.keep_alive
+        ):
+            return False
+        if self._state != DONE:
+            raise LocalProtocolError("start_next_cycle() before the request was complete")
+        self.request = None
+        self.response = None
+        self._state = IDLE
+        return True
 
     def start_next_cycle(self) -> None:
         """Forget the finished request and response; go on to the next request."""
@@ -213,6 +280,19 @@ class Connection:
         self.response = ResponseWriter(req)
         return self.response.head(status, reason, headers)
 
+    def send_complete(
+        self, status: int, reason: str, headers: list[tuple[str, str]], data: bytes
+    ) -> bytes:
+        """A whole response at once: :meth:`send_response`, :meth:`send_data` (``data``)
+        and :meth:`send_eom`."""
+        req = self.request
+        if req is None:
+            raise LocalProtocolError("no request to respond to")
+        if self.response is not None and self.response.head_sent:
+            raise LocalProtocolError("response already started")
+        self.response = response = ResponseWriter(req)
+        return response.complete(status, reason, headers, data)
+
     def send_data(self, data: bytes) -> bytes:
         if self.response is None:
             raise LocalProtocolError("send_data() before send_response()")
@@ -233,12 +313,63 @@ class Connection:
 
     # ---------------------------------------------------------------- framing
 
+    def _heads(self, data: bytes) -> bytes:
+        """Begin the messages whose heads are complete at the start of ``data`` (with an
+        empty buffer); returns the bytes that are left for the framing loop."""
+        pos = 0
+        size = len(data)
+        known_heads = self._known
+        while True:
+            end = data.find(b"\r\n\r\n", pos) + 4
+            if end < 4:
+                return data[pos:] if pos else data
+            raw = data if pos == 0 and end == size else data[pos:end]
+            known = known_heads.get(raw)
+            if known is None:
+                end = self._head_end(data, pos)
+                if end < 0:
+                    return data[pos:] if pos else data
+            self._begin_message(raw, known)
+            pos = end
+            if self._phase != _F_HEAD:
+                return data[pos:] if self._phase != _F_STOP else b""
+            if pos == size:
+                return b""
+
+    def _head_end(self, data: bytes | bytearray, pos: int, scanned: int = 0) -> int:
+        """The offset just past a complete head at ``pos`` of ``data`` that passes every
+        check :meth:`_scan_lines` applies, found in a few passes of C code; ``-1`` when
+        there is none or any doubt (the line-by-line scan then decides, with the same
+        verdict). ``scanned``: bytes already scanned line by line (no empty line there)."""
+        end = data.find(b"\r\n\r\n", max(pos, scanned - 3))
+        if end <= pos or data[pos] in (0x0D, 0x0A):
+            return -1  # no complete head, or empty lines before it (RFC 9112 §2.2)
+        stop = end + 4
+        max_head, max_line, max_fields, max_field = self._fast_limits
+        if stop - pos > max_head:
+            return -1
+        lines = data.count(b"\r\n", pos, stop)
+        if data.count(b"\n", pos, stop) != lines:
+            return -1  # a bare LF (RFC 9112 §2.2)
+        if lines - 2 > max_fields or data.find(b"\r\n", pos) - pos > max_line:
+            return -1
+        if stop - pos > max_field:
+            return -1  # some field line may be too long: let the scan measure each
+        return stop
+
     def _frame(self) -> None:
         """Consume as much of ``_buf`` as forms whole framing units."""
         buf = self._buf
         while buf:
             phase = self._phase
             if phase == _F_HEAD:
+                stop = self._head_end(buf, 0, self._scan)
+                if stop > 0:
+                    raw = bytes(buf[:stop])
+                    del buf[:stop]
+                    self._scan = self._line_start = self._lines = 0
+                    self._begin_message(raw, self._known.get(raw))
+                    continue
                 end = self._scan_lines(head=True)
                 if end is None:
                     return
@@ -361,19 +492,30 @@ class Connection:
         else:
             self._phase = _F_TRAILERS  # RFC 9112 §7.1: last-chunk, then trailer-section
 
-    def _begin_message(self, raw: bytes) -> None:
-        limits = self.limits
-        head = policy.parse_head(raw, limits)
-        request = policy.build_request(head)
+    def _begin_message(self, raw: bytes, known: _Known | None = None) -> None:
+        """Judge the head ``raw``, feed it to llhttp and queue its Request. ``known``: the
+        verdict on the same bytes under the same limits, from :attr:`_known`."""
+        if known is None:
+            head = policy.parse_head(raw, self.limits)
+            request = policy.build_request(head)
+            feed = head.feed
+        else:
+            template, feed = known
+            request = _copy_request(template)
         self._request = request
-        self._trailers = []
         self._llhttp_head = self._llhttp_complete = False
         self._llhttp_fields = []
-        self._feed(head.feed)
+        self._feed(feed)
         if not self._llhttp_head:
             raise ProtocolError(400, "Bad Request", "llhttp did not end the head there")
-        if self._llhttp_fields != head.fields:
+        if self._llhttp_fields != request.headers:
             raise ProtocolError(400, "Bad Request", "llhttp parsed the head differently")
+        if known is None and len(raw) <= _KNOWN_HEAD:
+            known_heads = self._known
+            if len(known_heads) >= _KNOWN_HEADS:
+                known_heads.clear()
+            request.raw_head = raw
+            known_heads[raw] = (_copy_request(request), feed)
         self._events.append(request)
         if request.chunked:
             self._phase = _F_CHUNK_LINE
@@ -386,11 +528,19 @@ class Connection:
     def _end_message(self) -> None:
         if not self._llhttp_complete:
             raise ProtocolError(400, "Bad Request", "llhttp did not end the message there")
-        if self._llhttp_fields[self._llhttp_nhead :] != self._trailers:
+        trailers = self._trailers
+        if (
+            self._llhttp_fields[self._llhttp_nhead :] != trailers
+            if trailers
+            else len(self._llhttp_fields) != self._llhttp_nhead
+        ):
             raise ProtocolError(400, "Bad Request", "llhttp parsed the trailers differently")
         request = self._request
-        self._events.append(EndOfMessage(self._trailers))
-        self._trailers = []
+        if trailers:
+            self._events.append(EndOfMessage(trailers))
+            self._trailers = []
+        else:
+            self._events.append(EndOfMessage([]))
         if request is not None and not request.keep_alive:
             # Nothing after a request that closes the connection is ever processed.
             self._stop()

@@ -45,6 +45,9 @@ class Request:
     # Fields whose names contain "_", set aside by --header-map (drop), for corral.trust.
     dropped_headers: Headers = field(default_factory=list)
     upgrade: bool = False  # CONNECT, or Connection: upgrade + Upgrade (answered, then close)
+    # The head's exact bytes when the connection memoises its verdict (short heads), else
+    # b"": requests with the same raw_head are the same request (see corral.wsgi).
+    raw_head: bytes = b""
 
     @property
     def has_body(self) -> bool:

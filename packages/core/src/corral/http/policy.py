@@ -76,6 +76,11 @@ FORBIDDEN_TRAILERS = frozenset(
 )
 
 
+_SIMPLE_HEAD = abnf.simple_head.fullmatch
+_SIMPLE_FIELDS = abnf.simple_field.findall
+_SIMPLE_FIELDS_NO_OWS = abnf.simple_field_no_trailing_ows.findall
+
+
 def _bad(detail: str) -> ProtocolError:
     return ProtocolError(400, "Bad Request", detail)
 
@@ -101,6 +106,29 @@ def parse_head(raw: bytes, limits: Limits) -> Head:
     Raises :class:`ProtocolError` for anything RFC 9112 does not allow (or ``limits`` does
     not permit). Line endings were already checked by the connection (bare LF refused).
     """
+    simple = _SIMPLE_HEAD(raw)
+    if simple is not None and simple[1] != b"CONNECT":
+        # The common case, judged in one pass (abnf.simple_head): the same verdict and
+        # the same fields as the line-by-line rules below.
+        start = simple.end(3) + 2  # the first field line
+        if b" \r\n" in raw or b"\t\r\n" in raw:
+            fields: Headers = _SIMPLE_FIELDS(raw, start)
+        else:
+            fields = _SIMPLE_FIELDS_NO_OWS(raw, start)
+        if raw.find(b"_", start) == -1 or not any(b"_" in name for name, _ in fields):
+            return Head(
+                simple[1],
+                simple[2],
+                "1.1" if simple[3] == b"1" else "1.0",
+                fields,
+                raw,
+                [],
+            )
+    return _parse_head(raw, limits)
+
+
+def _parse_head(raw: bytes, limits: Limits) -> Head:
+    """:func:`parse_head`, one rule at a time."""
     if not raw.endswith(b"\r\n\r\n"):
         raise _bad("head does not end with an empty line")
     lines = raw[:-4].split(b"\r\n")
@@ -266,6 +294,24 @@ def _list_members(values: list[bytes]) -> list[bytes]:
     return [m.strip(b" \t") for v in values for m in v.split(b",") if m.strip(b" \t")]
 
 
+# The fields build_request() looks at, by lower-case name.
+_HOST, _LENGTH, _CODING, _CONNECTION, _EXPECT, _UPGRADE = range(6)
+_FRAMING_FIELDS = {
+    b"host": _HOST,
+    b"content-length": _LENGTH,
+    b"transfer-encoding": _CODING,
+    b"connection": _CONNECTION,
+    b"expect": _EXPECT,
+    b"upgrade": _UPGRADE,
+}
+_framing_field = _FRAMING_FIELDS.get
+
+# Host values that passed _check_host's grammar (the same few values arrive on every
+# request of a deployment). Bounded: a flood of distinct values costs a re-check, no memory.
+_valid_hosts: set[bytes] = set()
+_VALID_HOSTS_SIZE = 256
+
+
 def build_request(head: Head) -> Request:
     """Decide framing, Host and keep-alive for a head that passed :func:`parse_head`."""
     hosts: list[bytes] = []
@@ -275,21 +321,27 @@ def build_request(head: Head) -> Request:
     expect: list[bytes] = []
     upgrade = False
     for name, value in head.fields:
-        lname = name.lower()
-        if lname == b"host":
+        kind = _framing_field(name.lower())
+        if kind is None:
+            continue
+        if kind == _HOST:
             hosts.append(value)
-        elif lname == b"content-length":
+        elif kind == _LENGTH:
             lengths.append(value)
-        elif lname == b"transfer-encoding":
+        elif kind == _CODING:
             codings.append(value)
-        elif lname == b"connection":
+        elif kind == _CONNECTION:
             connection.append(value)
-        elif lname == b"expect":
+        elif kind == _EXPECT:
             expect.append(value)
-        elif lname == b"upgrade":
+        else:
             upgrade = True
     version = head.http_version
-    _check_host(head.target, hosts, version)
+    target = head.target
+    if len(hosts) == 1 and hosts[0] in _valid_hosts and target[:1] == b"/":
+        pass  # a Host already proven valid, and no absolute-form target to agree with
+    else:
+        _check_host(target, hosts, version)
 
     content_length: int | None = None
     if lengths:
@@ -325,7 +377,7 @@ def build_request(head: Head) -> Request:
             raise ProtocolError(501, "Not Implemented", "unsupported transfer coding")
         chunked = True
 
-    tokens = {t.lower() for t in _list_members(connection)}
+    tokens = {t.lower() for t in _list_members(connection)} if connection else _NO_TOKENS
     upgrade = head.method == b"CONNECT" or (upgrade and b"upgrade" in tokens)
     if upgrade and (chunked or content_length):
         # RFC 9110 §9.3.6 (CONNECT has no content) and §7.8: corral cannot switch
@@ -341,18 +393,21 @@ def build_request(head: Head) -> Request:
         keep_alive = False  # WSGI cannot switch protocols: answer, then close
 
     return Request(
-        method=head.method,
-        target=head.target,
-        http_version=version,
-        headers=head.fields,
-        keep_alive=keep_alive,
+        head.method,
+        target,
+        version,
+        head.fields,
+        keep_alive,
         # RFC 9110 §10.1.1: 100-continue is for HTTP/1.1 clients only.
-        expect_continue=version == "1.1" and [e.lower() for e in expect] == [b"100-continue"],
-        content_length=None if chunked else content_length,
-        chunked=chunked,
-        dropped_headers=head.dropped,
-        upgrade=upgrade,
+        bool(expect) and version == "1.1" and [e.lower() for e in expect] == [b"100-continue"],
+        None if chunked else content_length,
+        chunked,
+        head.dropped,
+        upgrade,
     )
+
+
+_NO_TOKENS: frozenset[bytes] = frozenset()
 
 
 def _check_host(target: bytes, hosts: list[bytes], version: str) -> None:
@@ -366,7 +421,11 @@ def _check_host(target: bytes, hosts: list[bytes], version: str) -> None:
     value = hosts[0]
     if not abnf.host.fullmatch(value) or (value[:1] == b"[" and not _valid_ip_literal(value)):
         raise _bad("invalid Host")  # RFC 9110 §7.2
-    absolute = abnf.absolute_form.fullmatch(target)
+    if len(value) <= 255:  # RFC 1035 §2.3.4: no longer name; longer values are re-checked
+        if len(_valid_hosts) >= _VALID_HOSTS_SIZE:
+            _valid_hosts.clear()
+        _valid_hosts.add(value)
+    absolute = abnf.absolute_form.fullmatch(target) if target[:1] != b"/" else None
     if absolute is not None and absolute["authority"].lower() != value.lower():
         # RFC 9112 §3.2.2: the client MUST send a Host identical to the target's
         # authority; corral refuses a disagreement rather than pick one.

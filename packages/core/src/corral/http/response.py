@@ -16,6 +16,8 @@ CHUNKED = 2  # HTTP/1.1 without a length
 UNTIL_CLOSE = 3  # HTTP/1.0 without a length: the end of the body is the close
 
 _date_cache: tuple[int, bytes] = (0, b"")
+_tail_cache: tuple[int, bytes] = (0, b"")
+_SERVER_LINE = b"Server: " + SERVER_HEADER + b"\r\n"
 
 
 def http_date() -> bytes:
@@ -27,8 +29,69 @@ def http_date() -> bytes:
     return _date_cache[1]
 
 
+def _common_tail() -> bytes:
+    """``Date``, ``Server`` and the empty line: the end of most heads, once per second."""
+    global _tail_cache
+    now = int(time.time())
+    if _tail_cache[0] != now:
+        _tail_cache = (now, b"Date: " + http_date() + b"\r\n" + _SERVER_LINE + b"\r\n")
+    return _tail_cache[1]
+
+
 def _bad_field(text: str) -> bool:
     return "\r" in text or "\n" in text or "\0" in text
+
+
+# Response field names the writer acts on (by lower-case name); every other name is 0.
+_F_OTHER, _F_LENGTH, _F_CODING, _F_CONNECTION, _F_DATE, _F_SERVER = range(6)
+_SPECIAL_NAMES = {
+    "content-length": _F_LENGTH,
+    "transfer-encoding": _F_CODING,
+    "connection": _F_CONNECTION,
+    "date": _F_DATE,
+    "server": _F_SERVER,
+}
+# Field names already checked (no CR, LF, NUL or ":"; not empty), and what they are.
+# Applications send the same few names on every response; bounded all the same.
+_checked_names: dict[str, int] = {}
+_CHECKED_NAMES_SIZE = 1024
+# Field lines already checked and encoded, by (name, value), with their kind (other, Date
+# or Server); Content-Length values already parsed. Applications send the same few
+# fields on every response; a flood of distinct ones only empties the caches now and then.
+_field_lines: dict[tuple[str, str], tuple[int, bytes]] = {}
+_content_lengths: dict[str, int] = {}
+_CACHE_SIZE = 1024
+_CACHED_LINE = 512  # longer field lines are encoded afresh each time (memory stays bounded)
+# Status lines already checked and encoded, by (status, reason).
+_status_lines: dict[tuple[int, str], bytes] = {}
+_STATUS_LINES_SIZE = 256
+
+
+def _name_kind(name: str, value: str) -> int:
+    """What the field ``name`` is to the writer; raises for a name that cannot be sent."""
+    if _bad_field(name) or ":" in name or not name:
+        raise LocalProtocolError(f"invalid response header {name!r}: {value!r}")
+    kind = _SPECIAL_NAMES.get(name.lower(), _F_OTHER)
+    if len(_checked_names) < _CHECKED_NAMES_SIZE and type(name) is str and len(name) <= 256:
+        _checked_names[name] = kind
+    return kind
+
+
+def _status_line(status: int, reason: str) -> bytes:
+    key = (status, reason)
+    line = _status_lines.get(key)
+    if line is None:
+        if not 100 <= status <= 999 or _bad_field(reason):
+            raise LocalProtocolError(f"invalid status {status} {reason!r}")
+        line = f"HTTP/1.1 {status} {reason}\r\n".encode("latin-1")
+        if (
+            len(_status_lines) < _STATUS_LINES_SIZE
+            and type(status) is int
+            and type(reason) is str
+            and len(reason) <= 256
+        ):
+            _status_lines[key] = line
+    return line
 
 
 class ResponseWriter:
@@ -60,68 +123,126 @@ class ResponseWriter:
         self.overrun = False
 
     def head(self, status: int, reason: str, headers: list[tuple[str, str]]) -> bytes:
+        return b"".join(self._head(status, reason, headers))
+
+    def _head(self, status: int, reason: str, headers: list[tuple[str, str]]) -> list[bytes]:
+        """The pieces of the head (see :meth:`head`)."""
         if self.head_sent:
             raise LocalProtocolError("response already started")
-        if not 100 <= status <= 999 or _bad_field(reason):
-            raise LocalProtocolError(f"invalid status {status} {reason!r}")
+        status_line = _status_line(status, reason)
         request = self.request
         length: int | None = None
-        chunked_by_app = False
         has_date = has_server = False
-        out = [f"HTTP/1.1 {status} {reason}\r\n".encode("latin-1")]
+        kinds = _checked_names
+        cached_line = _field_lines.get
+        out = [status_line]
         append = out.append
-        for name, value in headers:
-            if _bad_field(name) or _bad_field(value) or ":" in name or not name:
-                raise LocalProtocolError(f"invalid response header {name!r}: {value!r}")
-            lname = name.lower()
-            if lname == "content-length":
-                text = value.strip()
-                if not text.isdigit():
-                    raise LocalProtocolError(f"invalid Content-Length {value!r}")
-                length = int(text)
-                continue  # written below, once
-            if lname == "transfer-encoding":
-                # Framing is the server's job (PEP 3333: hop-by-hop headers are ours).
-                chunked_by_app = True
+        for item in headers:
+            cached = cached_line(item)
+            if cached is not None:
+                cached_kind, line = cached
+                if cached_kind:
+                    if cached_kind == _F_DATE:
+                        has_date = True
+                    else:
+                        has_server = True
+                append(line)
                 continue
-            if lname == "connection":
+            name, value = item
+            kind = kinds.get(name)
+            if kind is None:
+                kind = _name_kind(name, value)
+            if kind == _F_LENGTH:
+                known = _content_lengths.get(value)  # values already checked
+                if known is None:
+                    if _bad_field(value):
+                        raise LocalProtocolError(f"invalid response header {name!r}: {value!r}")
+                    text = value.strip()
+                    if not text.isdigit():
+                        raise LocalProtocolError(f"invalid Content-Length {value!r}")
+                    length = int(text)
+                    if type(value) is str and len(value) <= 32:
+                        if len(_content_lengths) >= _CACHE_SIZE:
+                            _content_lengths.clear()
+                        _content_lengths[value] = length
+                else:
+                    length = known
+                continue  # written below, once
+            if _bad_field(value):
+                raise LocalProtocolError(f"invalid response header {name!r}: {value!r}")
+            if kind == _F_CODING:
+                # Framing is the server's job (PEP 3333: hop-by-hop headers are ours); the
+                # server always chooses the framing itself.
+                continue
+            if kind == _F_CONNECTION:
                 if "close" in value.lower():
                     self.keep_alive = False
                 continue
-            if lname == "date":
+            if kind == _F_DATE:
                 has_date = True
-            elif lname == "server":
+            elif kind == _F_SERVER:
                 has_server = True
-            append(f"{name}: {value}\r\n".encode("latin-1"))
-        del chunked_by_app  # the server always chooses the framing itself
+            line = f"{name}: {value}\r\n".encode("latin-1")
+            if (
+                len(line) <= _CACHED_LINE
+                and type(item) is tuple
+                and type(name) is str
+                and type(value) is str
+            ):
+                if len(_field_lines) >= _CACHE_SIZE:
+                    _field_lines.clear()
+                _field_lines[item] = (kind, line)
+            append(line)
+        append_bytes = append
 
         if request.method == b"HEAD" or status < 200 or status in (204, 304):
             self.mode = NO_BODY
             if length is not None and status != 204:
-                append(b"Content-Length: %d\r\n" % length)
+                append_bytes(b"Content-Length: %d\r\n" % length)
         elif length is not None:
             self.mode = LENGTH
             self.remaining = length
-            append(b"Content-Length: %d\r\n" % length)
+            append_bytes(b"Content-Length: %d\r\n" % length)
         elif request.http_version == "1.1":
             self.mode = CHUNKED
-            append(b"Transfer-Encoding: chunked\r\n")
+            append_bytes(b"Transfer-Encoding: chunked\r\n")
         else:
             self.mode = UNTIL_CLOSE
             self.keep_alive = False
 
-        if not has_date:
-            append(b"Date: " + http_date() + b"\r\n")
-        if not has_server:
-            append(b"Server: " + SERVER_HEADER + b"\r\n")
-        if not self.keep_alive:
-            append(b"Connection: close\r\n")
-        elif request.http_version == "1.0":
-            append(b"Connection: keep-alive\r\n")
-        append(b"\r\n")
+        if self.keep_alive and request.http_version == "1.1" and not has_date and not has_server:
+            append_bytes(_common_tail())
+        else:
+            if not has_date:
+                append_bytes(b"Date: " + http_date() + b"\r\n")
+            if not has_server:
+                append_bytes(_SERVER_LINE)
+            if not self.keep_alive:
+                append_bytes(b"Connection: close\r\n")
+            elif request.http_version == "1.0":
+                append_bytes(b"Connection: keep-alive\r\n")
+            append_bytes(b"\r\n")
         self.status = status
         self.headers = headers
         self.head_sent = True
+        return out
+
+    def complete(
+        self, status: int, reason: str, headers: list[tuple[str, str]], data: bytes
+    ) -> bytes:
+        """:meth:`head`, :meth:`data` and :meth:`eom` at once: a whole response."""
+        out = self._head(status, reason, headers)
+        if data:
+            if self.mode == LENGTH and len(data) <= self.remaining:
+                self.remaining -= len(data)
+                self.body_bytes += len(data)
+                out.append(data)
+            else:
+                out.append(self.data(data))
+        if self.mode == LENGTH and not self.remaining:
+            self.finished = True  # what eom() does here
+        else:
+            out.append(self.eom())
         return b"".join(out)
 
     def data(self, data: bytes) -> bytes:
