@@ -70,14 +70,18 @@ class TrustSettings:
             secure_scheme_headers={k.upper(): v for k, v in secure_scheme_headers.items()},
         )
 
-    def mentioned_in(self, env: Mapping[str, Any]) -> bool:
-        """Whether an environ holds any field :func:`apply` reads: a few dict lookups, so
-        a request without forwarding fields (the common case) skips :func:`apply`."""
+    def environ_keys(self) -> list[str]:
+        """The environ keys of every field :func:`apply` reads."""
         keys = self._environ_keys
         if not keys:
             names = [*_FORWARDING_FIELDS, *self.secure_scheme_headers]
             keys.extend("HTTP_" + name.upper().replace("-", "_") for name in names)
-        return any(key in env for key in keys)
+        return keys
+
+    def mentioned_in(self, env: Mapping[str, Any]) -> bool:
+        """Whether an environ holds any field :func:`apply` reads: a few dict lookups, so
+        a request without forwarding fields (the common case) skips :func:`apply`."""
+        return any(key in env for key in self.environ_keys())
 
     def trusts(self, addr: str, is_unix: bool = False) -> bool:
         """Whether ``addr`` (a peer address) may set forwarding fields."""

@@ -166,6 +166,113 @@ _ERROR_HEADERS = (
 )
 
 
+_CONTENT_KEYS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})  # PEP 3333: no HTTP_ prefix
+_PROTOCOLS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
+_METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")}
+# The runner's memos hold at most this many entries each (emptied when full), of keys no
+# longer than _CACHED_KEY bytes: a few hundred KiB at worst, whatever the peers send.
+_CACHE_SIZE = 1024
+_CACHED_KEY = 256
+_KNOWN_ENVIRONS = 256
+# What a request alone puts in its environ: (url scheme, entries, Host given, forwarding
+# fields present).
+_RequestEnviron = tuple[str, dict[str, Any], bool, bool]
+
+
+def _environ_key(name: bytes) -> str:
+    """PEP 3333: the environ key of a request field (``HTTP_`` + upper case, ``-`` -> ``_``)."""
+    key = name.decode("latin-1").upper().replace("-", "_")
+    return key if key in _CONTENT_KEYS else "HTTP_" + key
+
+
+def _status_parts(status: str) -> tuple[int, str]:
+    return int(status[:3]), status[4:]
+
+
+def _bad_header(item: Any) -> TypeError:
+    if type(item) is not tuple or len(item) != 2:
+        return TypeError(f"WSGI header must be a (name, value) tuple: {item!r}")
+    return TypeError(f"WSGI header name and value must be str: {item!r}")
+
+
+class _Call:
+    """One application call: PEP 3333's ``start_response`` and ``write``, bound to it."""
+
+    __slots__ = ("conn", "headers", "pending", "send_now", "sent", "status")
+
+    def __init__(self, conn: Connection, send_now: Callable[[bytes], None] | None) -> None:
+        self.conn = conn
+        self.send_now = send_now
+        self.status: str | None = None
+        self.headers: list[tuple[str, str]] = []
+        self.sent = False
+        self.pending: list[bytes] = []  # write() output, when there is no send_now
+
+    def start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+    ) -> Callable[[bytes], None]:
+        if exc_info is not None:
+            try:
+                if self.sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.status is not None:
+            raise AssertionError("start_response() called twice without exc_info")
+        if type(status) is not str or len(status) < 4 or not status[:3].isdigit():
+            raise TypeError(f"WSGI status must be a str like '200 OK', got {status!r}")
+        for item in headers:
+            if (
+                type(item) is not tuple
+                or len(item) != 2
+                or type(item[0]) is not str
+                or type(item[1]) is not str
+            ):
+                raise _bad_header(item)
+        self.status = status
+        self.headers = headers
+        return self.write
+
+    def _parts(self) -> tuple[int, str]:
+        status = self.status
+        if status is None:
+            raise AssertionError("the application returned without calling start_response()")
+        parts = _statuses.get(status)
+        if parts is None:
+            parts = _status_parts(status)
+            if len(status) <= _CACHED_KEY:
+                if len(_statuses) >= _CACHE_SIZE:
+                    _statuses.clear()
+                _statuses[status] = parts
+        return parts
+
+    def start_bytes(self) -> bytes:
+        code, reason = self._parts()
+        out = self.conn.send_response(code, reason, self.headers)
+        self.sent = True
+        return out
+
+    def complete(self, data: bytes) -> bytes:
+        """The whole response (head, ``data``, end), when nothing was sent yet."""
+        code, reason = self._parts()
+        out = self.conn.send_complete(code, reason, self.headers, data)
+        self.sent = True
+        return out
+
+    def write(self, data: bytes) -> None:
+        # PEP 3333 write(): data must be sent (or buffered) before it returns.
+        if type(data) is not bytes:
+            raise TypeError(f"write() takes bytes, got {type(data).__name__}")
+        out = (b"" if self.sent else self.start_bytes()) + self.conn.send_data(data)
+        if self.send_now is not None:
+            self.send_now(out)
+        else:
+            self.pending.append(out)
+
+
+_statuses: dict[str, tuple[int, str]] = {}  # status strings already split
+
+
 class WSGIRunner:
     """Calls one WSGI application for the requests of one worker."""
 
@@ -197,12 +304,18 @@ class WSGIRunner:
             "SERVER_SOFTWARE": SERVER_SOFTWARE,
             "SCRIPT_NAME": self.script_name,
         }
+        # Memos: field name -> environ key; (Host, default port) -> SERVER_NAME, _PORT.
+        self._keys: dict[bytes, str] = {}
+        # Environ entries of requests whose head the connection memoised (Request.raw_head).
+        self._known: dict[bytes, _RequestEnviron] = {}
+        self._targets: dict[bytes, tuple[str, str, str]] = {}  # request target -> its parts
+        # Environ keys of the fields corral.trust reads (forwarding, secure scheme).
+        self._forwarding = frozenset(self.trust.environ_keys())
 
     # ----------------------------------------------------------------- environ
 
-    def environ(self, info: ConnInfo, request: Request, body: IO[bytes]) -> dict[str, Any]:
-        env: dict[str, Any] = self._constant.copy()
-        target = request.target
+    def _target_parts(self, target: bytes) -> tuple[str, str, str]:
+        """PATH_INFO, QUERY_STRING and RAW_URI of a request target."""
         if target[:1] == b"/":
             path, _, query = target.partition(b"?")
             path, _, _ = path.partition(b"#")
@@ -214,30 +327,49 @@ class WSGIRunner:
             else:
                 path = url.path or (b"*" if target == b"*" else b"/")
                 query = url.query or b""
-        path_info = unquote_to_bytes(path).decode("latin-1")
+        path_info = (unquote_to_bytes(path) if b"%" in path else path).decode("latin-1")
         script_name = self.script_name
         if script_name and (path_info == script_name or path_info.startswith(script_name + "/")):
             path_info = path_info[len(script_name) :]
-        env["PATH_INFO"] = path_info
-        env["QUERY_STRING"] = query.decode("latin-1")
-        env["RAW_URI"] = target.decode("latin-1")
-        env["REQUEST_METHOD"] = request.method.decode("latin-1")
-        env["SERVER_PROTOCOL"] = "HTTP/" + request.http_version
-        env["REMOTE_ADDR"] = info.remote_addr
-        if info.remote_port is not None:
-            env["REMOTE_PORT"] = str(info.remote_port)
-        env["wsgi.url_scheme"] = info.url_scheme
-        env["wsgi.input"] = body
+        return path_info, query.decode("latin-1"), target.decode("latin-1")
+
+    def _request_environ(self, request: Request, url_scheme: str) -> _RequestEnviron:
+        """The environ entries that depend on the request (and the scheme) alone."""
+        env: dict[str, Any] = {}
+        target = request.target
+        targets = self._targets
+        parts = targets.get(target)
+        if parts is None:
+            parts = self._target_parts(target)
+            if len(target) <= _CACHED_KEY:
+                if len(targets) >= _CACHE_SIZE:
+                    targets.clear()
+                targets[target] = parts
+        env["PATH_INFO"], env["QUERY_STRING"], env["RAW_URI"] = parts
+        method = request.method
+        env["REQUEST_METHOD"] = _METHODS.get(method) or method.decode("latin-1")
+        version = request.http_version
+        env["SERVER_PROTOCOL"] = _PROTOCOLS.get(version) or "HTTP/" + version
         host = None
+        keys = self._keys
+        forwarding = self._forwarding
+        forwarded = False
         for name, value in request.headers:
-            key = name.decode("latin-1").upper().replace("-", "_")
+            key = keys.get(name)
+            if key is None:
+                key = _environ_key(name)
+                if len(name) <= _CACHED_KEY:
+                    if len(keys) >= _CACHE_SIZE:
+                        keys.clear()
+                    keys[name] = key
             text = value.decode("latin-1")
-            if key == "CONTENT_TYPE" or key == "CONTENT_LENGTH":
+            if key in _CONTENT_KEYS:
                 env[key] = text
                 continue
-            if key == "HOST" and host is None:
+            if key == "HTTP_HOST" and host is None:
                 host = text
-            key = "HTTP_" + key
+            elif key in forwarding:
+                forwarded = True
             if key in env:
                 # RFC 9110 §5.3: repeated fields combine into one comma-separated list.
                 sep = "; " if key == "HTTP_COOKIE" else ","
@@ -249,14 +381,36 @@ class WSGIRunner:
         elif request.content_length is not None:
             env["CONTENT_LENGTH"] = str(request.content_length)
         if host:
-            default_port = "443" if info.url_scheme == "https" else "80"
-            env["SERVER_NAME"], env["SERVER_PORT"] = _split_host(host, default_port)
-        else:
+            env["SERVER_NAME"], env["SERVER_PORT"] = _split_host(
+                host, "443" if url_scheme == "https" else "80"
+            )
+        return url_scheme, env, bool(host), forwarded
+
+    def environ(self, info: ConnInfo, request: Request, body: IO[bytes]) -> dict[str, Any]:
+        env: dict[str, Any] = self._constant.copy()
+        url_scheme = info.url_scheme
+        raw_head = request.raw_head
+        known = self._known.get(raw_head) if raw_head else None
+        if known is None or known[0] != url_scheme:
+            known = self._request_environ(request, url_scheme)
+            if raw_head:
+                if len(self._known) >= _KNOWN_ENVIRONS:
+                    self._known.clear()
+                self._known[raw_head] = known
+        _, entries, has_host, forwarded = known
+        env.update(entries)
+        env["REMOTE_ADDR"] = info.remote_addr
+        if info.remote_port is not None:
+            env["REMOTE_PORT"] = str(info.remote_port)
+        env["wsgi.url_scheme"] = url_scheme
+        env["wsgi.input"] = body
+        if not has_host:
             env["SERVER_NAME"], env["SERVER_PORT"] = info.server_name, info.server_port
         if info.extra:
             env.update(info.extra)
+            forwarded = forwarded or self.trust.mentioned_in(env)
         # Forwarding fields, only from trusted peers (corral.trust; --forwarded-allow-ips).
-        if not request.dropped_headers and not self.trust.mentioned_in(env):
+        if not forwarded and not request.dropped_headers:
             return env
         for warning in trust_apply(
             env,
@@ -280,67 +434,24 @@ class WSGIRunner:
         send_now: Callable[[bytes], None] | None = None,
     ) -> Iterator[bytes | FileSegment]:
         """Call the application for ``request``; yield the bytes of its response."""
-        started = time.time()
+        started = time.time() if self.access is not None else 0.0
         environ = self.environ(info, request, body)
-        head: list[Any] = [None, None]  # status, headers: set by start_response
-        sent = False
-        pending: list[bytes] = []
-
-        def start_response(
-            status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
-        ) -> Callable[[bytes], None]:
-            if exc_info is not None:
-                try:
-                    if sent:
-                        raise exc_info[1].with_traceback(exc_info[2])
-                finally:
-                    exc_info = None
-            elif head[0] is not None:
-                raise AssertionError("start_response() called twice without exc_info")
-            if type(status) is not str or len(status) < 4 or not status[:3].isdigit():
-                raise TypeError(f"WSGI status must be a str like '200 OK', got {status!r}")
-            for item in headers:
-                if type(item) is not tuple or len(item) != 2:
-                    raise TypeError(f"WSGI header must be a (name, value) tuple: {item!r}")
-                if type(item[0]) is not str or type(item[1]) is not str:
-                    raise TypeError(f"WSGI header name and value must be str: {item!r}")
-            head[0] = status
-            head[1] = headers
-            return write
-
-        def start_bytes() -> bytes:
-            nonlocal sent
-            status = head[0]
-            if status is None:
-                raise AssertionError("the application returned without calling start_response()")
-            out = conn.send_response(int(status[:3]), status[4:], head[1])
-            sent = True
-            return out
-
-        def write(data: bytes) -> None:
-            # PEP 3333 write(): data must be sent (or buffered) before it returns.
-            if type(data) is not bytes:
-                raise TypeError(f"write() takes bytes, got {type(data).__name__}")
-            out = (b"" if sent else start_bytes()) + conn.send_data(data)
-            if send_now is not None:
-                send_now(out)
-            else:
-                pending.append(out)
-
+        call = _Call(conn, send_now)
+        pending = call.pending
         result: Iterable[bytes] | None = None
         try:
-            result = self.app(environ, start_response)
+            result = self.app(environ, call.start_response)
             if pending:
                 yield b"".join(pending)
                 pending.clear()
-            if type(result) is list and len(result) == 1 and not sent:
+            if type(result) is list and len(result) == 1 and not call.sent:
                 # The common case, written with a single send.
                 chunk = result[0]
                 if type(chunk) is not bytes:
                     raise TypeError(f"the application yielded {type(chunk).__name__}, not bytes")
-                yield start_bytes() + conn.send_data(chunk) + conn.send_eom()
+                yield call.complete(chunk)
             elif isinstance(result, FileWrapper) and (span := result.sendfile_span()):
-                yield from self._send_file(conn, start_bytes() if not sent else b"", span)
+                yield from self._send_file(conn, call.start_bytes() if not call.sent else b"", span)
             else:
                 for chunk in result:
                     if type(chunk) is not bytes:
@@ -352,14 +463,14 @@ class WSGIRunner:
                         pending.clear()
                     if not chunk:
                         continue  # PEP 3333: the head waits for the first non-empty chunk
-                    if sent:
+                    if call.sent:
                         yield conn.send_data(chunk)
                     else:
-                        yield start_bytes() + conn.send_data(chunk)
+                        yield call.start_bytes() + conn.send_data(chunk)
                 if pending:
                     yield b"".join(pending)
                     pending.clear()
-                yield (b"" if sent else start_bytes()) + conn.send_eom()
+                yield (b"" if call.sent else call.start_bytes()) + conn.send_eom()
         except AbortConnection:
             raise
         except ClientDisconnected as exc:
@@ -369,17 +480,18 @@ class WSGIRunner:
             self.log.exception(
                 "Error handling request %s", request.target.decode("latin-1", "replace")
             )
-            if sent:
+            if call.sent:
                 raise AbortConnection("application failed after the response began") from None
-            head[0], head[1] = "500 Internal Server Error", list(_ERROR_HEADERS)
-            yield start_bytes() + conn.send_data(_ERROR_BODY) + conn.send_eom()
+            call.status, call.headers = "500 Internal Server Error", list(_ERROR_HEADERS)
+            yield call.start_bytes() + conn.send_data(_ERROR_BODY) + conn.send_eom()
         finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                try:
-                    close()
-                except Exception:
-                    self.log.exception("Error closing the application's iterable")
+            if result is not None:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    try:
+                        close()
+                    except Exception:
+                        self.log.exception("Error closing the application's iterable")
             resp = conn.response
             if resp is not None and resp.overrun:
                 self.log.warning(
@@ -387,7 +499,7 @@ class WSGIRunner:
                     request.target.decode("latin-1", "replace"),
                 )
             if self.access is not None:
-                self._log_access(info, request, environ, head, resp, started)
+                self._log_access(info, request, environ, [call.status, call.headers], resp, started)
 
     def _send_file(
         self, conn: Connection, head: bytes, span: tuple[int, int, int]
