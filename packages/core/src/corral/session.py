@@ -168,33 +168,34 @@ class Session:
         return self.advance()
 
     def advance(self) -> Step:
-        conn = self.conn
+        next_event = self.conn.next_event
         out = b""
         while True:
             try:
-                event = conn.next_event()
+                event = next_event()
             except ProtocolError as exc:
                 self._discard_body()
                 self.log.debug("Invalid request from %s: %s", self.info.remote_addr, exc)
                 return Step(out + error_response(exc.status, exc.reason), close=True)
             if event is NEED_DATA:
                 return Step(out) if out else _NEED_DATA
-            if isinstance(event, Data):
+            if type(event) is Data:
                 self._write_body(event.data)
-            elif isinstance(event, Request):
-                self._request = event
+            elif type(event) is Request:
+                request = event
+                self._request = request
                 if self.recv is not None:  # streaming: the app reads the body itself
                     # pull_body() reads up to the EndOfMessage, which follows the head
                     # at once when there is no body.
                     self._body_done = False
-                    return Step(out, job=self._dispatch(cast(IO[bytes], StreamingInput(self))))
-                if event.has_body:
-                    out += conn.send_continue()
-            elif isinstance(event, EndOfMessage):
+                    return Step(out, self._dispatch(cast(IO[bytes], StreamingInput(self))))
+                if request.chunked or request.content_length:
+                    out += self.conn.send_continue()
+            elif type(event) is EndOfMessage:
                 if self.recv is not None:  # streaming: the end of a body already read
                     continue
-                return Step(out, job=self._dispatch())
-            elif isinstance(event, ConnectionClosed):
+                return Step(out, self._dispatch())
+            elif type(event) is ConnectionClosed:
                 self._discard_body()
                 return Step(out, close=True)
             elif event is PAUSED:  # pragma: no cover - a driver bug
@@ -204,13 +205,12 @@ class Session:
         """The response job is exhausted: keep the connection, or close it."""
         conn = self.conn
         self._request = None
-        self._discard_body()
+        if self._body is not None:
+            self._discard_body()
         if self.recv is not None and not self._drain():
             return Step(close=True)
-        resp = conn.response
-        if resp is None or not resp.finished or not conn.keep_alive:
+        if not conn.next_cycle():
             return Step(close=True)
-        conn.start_next_cycle()
         return self.advance()
 
     def refusal(self) -> bytes:
@@ -281,7 +281,7 @@ class Session:
         if body is None:
             body = self._body
             if body is None:
-                body = io.BytesIO(b"")
+                body = io.BytesIO()
             else:
                 body.seek(0)
         self.requests += 1
