@@ -2,9 +2,10 @@
 
     python bench/micro/instructions.py                  # every scenario
     python bench/micro/instructions.py -s keepalive
+    python bench/micro/instructions.py --script sync_bench.py   # the sync worker's loop too
 
-Runs ``session_bench.py`` under ``valgrind --tool=callgrind`` twice per scenario, with
-``LOW`` and ``HIGH`` requests (one run each, no repeats), and reports
+Runs ``session_bench.py`` (or ``--script``) under ``valgrind --tool=callgrind`` twice per
+scenario, with ``LOW`` and ``HIGH`` requests (one run each, no repeats), and reports
 ``(Ir(HIGH) - Ir(LOW)) / (HIGH - LOW)``: the interpreter's start-up and imports cancel
 out, what is left is the cost of one request. Needs valgrind (Debian: ``valgrind``).
 """
@@ -22,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 LOW, HIGH = 500, 2500
 
 
-def instructions(scenario: str, requests: int) -> int:
+def instructions(script: str, scenario: str, requests: int) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         proc = subprocess.run(
@@ -31,7 +32,7 @@ def instructions(scenario: str, requests: int) -> int:
                 "--tool=callgrind",
                 f"--callgrind-out-file={out}",
                 sys.executable,
-                str(HERE / "session_bench.py"),
+                str(HERE / script),
                 "-s",
                 scenario,
                 "-n",
@@ -52,10 +53,14 @@ def instructions(scenario: str, requests: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-s", "--scenario", action="append", help="repeatable; default all")
+    parser.add_argument("--script", default="session_bench.py", help="or sync_bench.py")
     args = parser.parse_args()
-    for scenario in args.scenario or ["keepalive", "pipelined", "browser", "split"]:
-        low = instructions(scenario, LOW)
-        high = instructions(scenario, HIGH)
+    default = ["keepalive", "pipelined"]
+    if args.script == "session_bench.py":
+        default += ["browser", "split"]
+    for scenario in args.scenario or default:
+        low = instructions(args.script, scenario, LOW)
+        high = instructions(args.script, scenario, HIGH)
         print(f"{scenario:10s} {(high - low) / (HIGH - LOW):10.0f} instructions/request")
 
 

@@ -149,8 +149,8 @@ class SyncWorker(BaseWorker):
             if status == _ABORT:
                 self._close(client)
                 return False
-            if not self._flush(client):
-                self._park(client, now)
+            if (client.out or client.file is not None) and not self._flush(client):
+                self._park(client, now)  # (produce() usually wrote it all already)
                 return False
             if client.closing:  # the peer went away while we wrote
                 self._close(client)
