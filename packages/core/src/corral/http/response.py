@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from email.utils import formatdate
+from typing import Any
 
 from .events import LocalProtocolError, Request
 
@@ -62,6 +63,12 @@ _field_lines: dict[tuple[str, str], tuple[int, bytes]] = {}
 _content_lengths: dict[str, int] = {}
 _CACHE_SIZE = 1024
 _CACHED_LINE = 512  # longer field lines are encoded afresh each time (memory stays bounded)
+# Heads already framed (everything before Date, Server and the empty line), with the body
+# framing they chose, by (status, reason, HEAD request, *fields), for keep-alive HTTP/1.1
+# requests and heads that end with the common tail. Bounded like the caches above.
+_known_heads: dict[tuple[Any, ...], tuple[bytes, int, int]] = {}
+_KNOWN_HEADS = 256
+_KNOWN_HEAD = 1024
 # Status lines already checked and encoded, by (status, reason).
 _status_lines: dict[tuple[int, str], bytes] = {}
 _STATUS_LINES_SIZE = 256
@@ -129,8 +136,22 @@ class ResponseWriter:
         """The pieces of the head (see :meth:`head`)."""
         if self.head_sent:
             raise LocalProtocolError("response already started")
-        status_line = _status_line(status, reason)
         request = self.request
+        key: tuple[Any, ...] | None = None
+        if self.keep_alive and request.http_version == "1.1":
+            # A head already framed for the same status, fields and kind of request.
+            key = (status, reason, request.method == b"HEAD", *headers)
+            try:
+                known = _known_heads.get(key)
+            except TypeError:  # something unhashable: not a head to remember
+                known = key = None
+            if known is not None:
+                prefix, self.mode, self.remaining = known
+                self.status = status
+                self.headers = headers
+                self.head_sent = True
+                return [prefix, _common_tail()]
+        status_line = _status_line(status, reason)
         length: int | None = None
         has_date = has_server = False
         kinds = _checked_names
@@ -153,8 +174,8 @@ class ResponseWriter:
             if kind is None:
                 kind = _name_kind(name, value)
             if kind == _F_LENGTH:
-                known = _content_lengths.get(value)  # values already checked
-                if known is None:
+                known_length = _content_lengths.get(value)  # values already checked
+                if known_length is None:
                     if _bad_field(value):
                         raise LocalProtocolError(f"invalid response header {name!r}: {value!r}")
                     text = value.strip()
@@ -166,7 +187,7 @@ class ResponseWriter:
                             _content_lengths.clear()
                         _content_lengths[value] = length
                 else:
-                    length = known
+                    length = known_length
                 continue  # written below, once
             if _bad_field(value):
                 raise LocalProtocolError(f"invalid response header {name!r}: {value!r}")
@@ -211,6 +232,12 @@ class ResponseWriter:
             self.keep_alive = False
 
         if self.keep_alive and request.http_version == "1.1" and not has_date and not has_server:
+            if key is not None:
+                prefix = b"".join(out)
+                if len(prefix) <= _KNOWN_HEAD:
+                    if len(_known_heads) >= _KNOWN_HEADS:
+                        _known_heads.clear()
+                    _known_heads[key] = (prefix, self.mode, self.remaining)
             append_bytes(_common_tail())
         else:
             if not has_date:
