@@ -21,6 +21,15 @@ judged by :mod:`.policy` before llhttp sees them:
   is counted, the CRLF after it is required, and the trailer section is checked
   (:func:`policy.parse_trailers`).
 
+The common case takes a shorter road to the same verdict. A head that arrives whole is
+found with one ``find`` and checked against the limits and the bare-LF rule by a few passes
+of ``bytes.count``/``find`` (:meth:`Connection._head_end`), then judged by one regular
+expression for the whole head (:func:`policy.parse_head`); anything these do not accept
+goes the line-by-line way, which decides. A head seen before under the same limits (the
+exact bytes; clients repeat theirs) reuses the verdict reached then: it is a function of
+the bytes and the limits alone. Either way the head is still fed to llhttp, which must
+still agree.
+
 Only bytes that belong to the current message, and that passed, are fed to llhttp, which
 decodes them and produces the events. Because llhttp never sees a byte past the end of the
 current message, the raw head of every request is known exactly. llhttp and the policy
