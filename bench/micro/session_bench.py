@@ -19,6 +19,8 @@ Scenarios:
 * ``pipelined``: 16 such requests per ``receive``;
 * ``browser``: one request per ``receive`` with nine typical browser fields;
 * ``split``: the keepalive request delivered in two pieces (the head's slow path).
+* ``unique``: like ``keepalive`` but every request has a target never seen before, so no
+  memoised verdict or response head applies (real traffic; wrk repeats one request).
 """
 
 from __future__ import annotations
@@ -100,6 +102,14 @@ def run(scenario: str, requests: int) -> float:
     log = _Log()
     runner = WSGIRunner(app, log)
     session = Session(runner, ConnInfo("127.0.0.1", 40000, "127.0.0.1", "8000"), Limits(), log)
+    if scenario == "unique":
+        fresh = [[WRK.replace(b"GET / ", b"GET /u%08d " % i, 1)] for i in range(requests + 1)]
+        expect = serve(session, fresh[0])
+        clock = time.perf_counter
+        start = clock()
+        for chunks in fresh[1:]:
+            assert serve(session, chunks) == expect
+        return (clock() - start) / requests
     chunks, per = _chunks(scenario)
     cycles = max(1, requests // per)
     expect = serve(session, chunks)  # warm up, and the response size to check against
@@ -118,7 +128,7 @@ def main() -> None:
     parser.add_argument("-n", "--requests", type=int, default=20000)
     parser.add_argument("-r", "--runs", type=int, default=7)
     args = parser.parse_args()
-    for scenario in args.scenario or ["keepalive", "pipelined", "browser", "split"]:
+    for scenario in args.scenario or ["keepalive", "pipelined", "browser", "split", "unique"]:
         best = min(run(scenario, args.requests) for _ in range(args.runs))
         print(f"{scenario:10s} {best * 1e9:8.0f} ns/request")
 
