@@ -125,7 +125,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff (lint + format check) on the whole tree; mypy --strict on the core."""
+    """ruff (lint + format check) on the whole tree; mypy --strict on every package."""
     install_workspace(session)
     session.run("ruff", "check", str(ROOT))
     session.run("ruff", "format", "--check", str(ROOT))
