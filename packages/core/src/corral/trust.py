@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .memo import remember
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Fields = Iterable[tuple[bytes, bytes]]
 
@@ -94,9 +96,7 @@ class TrustSettings:
             if ip is not None and ip.version == 6 and ip.ipv4_mapped is not None:
                 ip = ip.ipv4_mapped  # a dual-stack socket's view of an IPv4 peer
             verdict = ip is not None and any(ip in net for net in self.networks)
-            if len(cache) >= _VERDICT_CACHE_SIZE:
-                cache.clear()  # bounded: a flood of peers costs a re-parse, not memory
-            cache[addr] = verdict
+            remember(cache, addr, verdict, _VERDICT_CACHE_SIZE)
         return verdict
 
 

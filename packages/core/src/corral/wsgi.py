@@ -27,6 +27,7 @@ import httptools
 from . import SERVER_SOFTWARE
 from .http import Connection, Request
 from .logs import AccessRecord
+from .memo import remember
 from .trust import TrustSettings
 from .trust import apply as trust_apply
 
@@ -241,9 +242,7 @@ class _Call:
         if parts is None:
             parts = _status_parts(status)
             if len(status) <= _CACHED_KEY:
-                if len(_statuses) >= _CACHE_SIZE:
-                    _statuses.clear()
-                _statuses[status] = parts
+                remember(_statuses, status, parts, _CACHE_SIZE)
         return parts
 
     def start_bytes(self) -> bytes:
@@ -342,9 +341,7 @@ class WSGIRunner:
         if parts is None:
             parts = self._target_parts(target)
             if len(target) <= _CACHED_KEY:
-                if len(targets) >= _CACHE_SIZE:
-                    targets.clear()
-                targets[target] = parts
+                remember(targets, target, parts, _CACHE_SIZE)
         env["PATH_INFO"], env["QUERY_STRING"], env["RAW_URI"] = parts
         method = request.method
         env["REQUEST_METHOD"] = _METHODS.get(method) or method.decode("latin-1")
@@ -359,9 +356,7 @@ class WSGIRunner:
             if key is None:
                 key = _environ_key(name)
                 if len(name) <= _CACHED_KEY:
-                    if len(keys) >= _CACHE_SIZE:
-                        keys.clear()
-                    keys[name] = key
+                    remember(keys, name, key, _CACHE_SIZE)
             text = value.decode("latin-1")
             if key in _CONTENT_KEYS:
                 env[key] = text
@@ -394,9 +389,7 @@ class WSGIRunner:
         if known is None or known[0] != url_scheme:
             known = self._request_environ(request, url_scheme)
             if raw_head:
-                if len(self._known) >= _KNOWN_ENVIRONS:
-                    self._known.clear()
-                self._known[raw_head] = known
+                remember(self._known, raw_head, known, _KNOWN_ENVIRONS)
         _, entries, has_host, forwarded = known
         env.update(entries)
         env["REMOTE_ADDR"] = info.remote_addr

@@ -54,6 +54,7 @@ from collections import deque
 
 import httptools
 
+from ..memo import remember
 from . import policy
 from .events import (
     NEED_DATA,
@@ -520,11 +521,8 @@ class Connection:
         if self._llhttp_fields != request.headers:
             raise ProtocolError(400, "Bad Request", "llhttp parsed the head differently")
         if known is None and len(raw) <= _KNOWN_HEAD:
-            known_heads = self._known
-            if len(known_heads) >= _KNOWN_HEADS:
-                known_heads.clear()
             request.raw_head = raw
-            known_heads[raw] = (_copy_request(request), feed)
+            remember(self._known, raw, (_copy_request(request), feed), _KNOWN_HEADS)
         self._events.append(request)
         if request.chunked:
             self._phase = _F_CHUNK_LINE

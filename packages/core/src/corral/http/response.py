@@ -6,6 +6,7 @@ import time
 from email.utils import formatdate
 from typing import Any
 
+from ..memo import remember
 from .events import LocalProtocolError, Request
 
 SERVER_HEADER = b"corral"
@@ -183,9 +184,7 @@ class ResponseWriter:
                         raise LocalProtocolError(f"invalid Content-Length {value!r}")
                     length = int(text)
                     if type(value) is str and len(value) <= 32:
-                        if len(_content_lengths) >= _CACHE_SIZE:
-                            _content_lengths.clear()
-                        _content_lengths[value] = length
+                        remember(_content_lengths, value, length, _CACHE_SIZE)
                 else:
                     length = known_length
                 continue  # written below, once
@@ -210,9 +209,7 @@ class ResponseWriter:
                 and type(name) is str
                 and type(value) is str
             ):
-                if len(_field_lines) >= _CACHE_SIZE:
-                    _field_lines.clear()
-                _field_lines[item] = (kind, line)
+                remember(_field_lines, item, (kind, line), _CACHE_SIZE)
             append(line)
         append_bytes = append
 
@@ -235,9 +232,7 @@ class ResponseWriter:
             if key is not None:
                 prefix = b"".join(out)
                 if len(prefix) <= _KNOWN_HEAD:
-                    if len(_known_heads) >= _KNOWN_HEADS:
-                        _known_heads.clear()
-                    _known_heads[key] = (prefix, self.mode, self.remaining)
+                    remember(_known_heads, key, (prefix, self.mode, self.remaining), _KNOWN_HEADS)
             append_bytes(_common_tail())
         else:
             if not has_date:
