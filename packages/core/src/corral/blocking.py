@@ -3,11 +3,18 @@
 For workers that give each connection its own flow of control, where a blocking call
 only suspends that connection: gevent and eventlet greenlets (their sockets are
 cooperative), or threads. The loop is the driver contract of ``session.py`` written
-with ``recv`` / ``sendall``; the HTTP logic is all in the session.
+with ``recv`` / ``send``; the HTTP logic is all in the session.
 
-Deadlines: an idle keep-alive connection is closed after ``keepalive`` seconds; a request
-head must be complete within ``timeout`` seconds of its first byte; a body read or a write
-that makes no progress for ``timeout`` seconds ends the connection.
+Deadlines (:class:`corral.deadlines.Deadlines`, the same as the event-loop workers'): an
+idle keep-alive connection is closed after ``keepalive`` seconds; a request head must be
+complete ``header`` seconds after its first byte (on a new connection, after it was
+accepted); a body read that gets nothing for ``body`` seconds, or a write that makes no
+progress for ``send`` seconds, ends the connection. The loop does not enforce them itself:
+before each wait it writes when the wait must end into the connection's
+:class:`~corral.deadlines.Watch`, and the worker that owns the connection sweeps its watches
+and shuts down the socket of any that has passed, which ends the wait. A socket timeout
+per call would cost a timer per request in the green libraries; a sweep a few times a
+second costs nothing per request.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import socket
 import time
 from collections.abc import Callable
 
+from .deadlines import NEVER, Deadlines, Watch
 from .session import Session, Step
 from .wsgi import AbortConnection, FileSegment
 
@@ -24,58 +32,79 @@ _RECV = 65536
 _FILE_BLOCK = 65536
 
 
-def _send_file(sock: socket.socket, seg: FileSegment) -> None:
-    if seg.prefix:
-        sock.sendall(seg.prefix)
-    offset, left = seg.offset, seg.count
-    while left > 0:
-        block = os.pread(seg.fileno, min(_FILE_BLOCK, left), offset)
-        if not block:  # the file shrank under us: the response cannot be completed
-            raise AbortConnection("file truncated while sending")
-        sock.sendall(block)
-        offset += len(block)
-        left -= len(block)
-    if seg.suffix:
-        sock.sendall(seg.suffix)
-
-
 def serve_connection(
     sock: socket.socket,
     session: Session,
+    watch: Watch,
+    deadlines: Deadlines,
     *,
-    keepalive: float,
-    timeout: float,
     alive: Callable[[], bool],
     on_request: Callable[[], None] | None = None,
 ) -> None:
     """Serve one connection until it closes; always closes ``sock``."""
-    session.send_now = sock.sendall
-    session.recv = lambda: sock.recv(_RECV)
-    head_started = 0.0
+    keepalive, header_timeout, body_timeout, send_timeout = deadlines
+    monotonic = time.monotonic
+    sock_recv = sock.recv
+    sock_send = sock.send
+
+    def send(data: bytes | memoryview) -> None:
+        # send() returns once some of it is written: the deadline is per bit of progress.
+        while True:
+            watch.until = monotonic() + send_timeout
+            sent = sock_send(data)
+            if sent == len(data):
+                break
+            data = memoryview(data)[sent:]
+        watch.until = NEVER
+
+    def recv_body() -> bytes:
+        watch.until = monotonic() + body_timeout
+        data = sock_recv(_RECV)
+        watch.until = NEVER
+        return data
+
+    def send_file(seg: FileSegment) -> None:
+        if seg.prefix:
+            send(seg.prefix)
+        offset, left = seg.offset, seg.count
+        while left > 0:
+            block = os.pread(seg.fileno, min(_FILE_BLOCK, left), offset)
+            if not block:  # the file shrank under us: the response cannot be completed
+                raise AbortConnection("file truncated while sending")
+            send(block)
+            offset += len(block)
+            left -= len(block)
+        if seg.suffix:
+            send(seg.suffix)
+
+    session.send_now = send
+    session.recv = recv_body
+    head_deadline = monotonic() + header_timeout  # a new connection's: from the accept
     job = None
     try:
         while True:
-            # Read: how long we wait depends on where the connection is.
+            # Read: how long we may wait depends on where the connection is.
             if session.idle:
                 if not alive() or (keepalive <= 0 and session.requests):
                     return
-                sock.settimeout(keepalive if session.requests else timeout)
-            elif session.conn.in_head:
-                sock.settimeout(max(0.001, head_started + timeout - time.monotonic()))
+                if session.requests:
+                    watch.until = monotonic() + keepalive
+                    data = sock_recv(_RECV)
+                    head_deadline = monotonic() + header_timeout
+                else:
+                    watch.until = head_deadline
+                    data = sock_recv(_RECV)
             else:
-                sock.settimeout(timeout)
-            was_idle = session.idle
-            try:
-                data = sock.recv(_RECV)
-            except (TimeoutError, OSError):
-                return
-            if data and was_idle:
-                head_started = time.monotonic()
+                if session.conn.in_head:
+                    watch.until = head_deadline
+                else:
+                    watch.until = monotonic() + body_timeout
+                data = sock_recv(_RECV)
+            watch.until = NEVER
             step: Step = session.receive(data)
-            sock.settimeout(timeout)
             while True:
                 if step.send:
-                    sock.sendall(step.send)
+                    send(step.send)
                 if step.job is not None:
                     if on_request is not None:
                         on_request()
@@ -83,12 +112,13 @@ def serve_connection(
                     for item in job:
                         if type(item) is bytes:
                             if item:
-                                sock.sendall(item)
+                                send(item)
                         else:
                             assert isinstance(item, FileSegment)
-                            _send_file(sock, item)
+                            send_file(item)
                     job = None
                     step = session.finish()
+                    head_deadline = monotonic() + header_timeout  # for a pipelined head
                     continue
                 if step.close:
                     return
@@ -97,13 +127,14 @@ def serve_connection(
         refusal = session.refusal()  # a malformed body before any response: say so
         if refusal:
             try:
-                sock.sendall(refusal)
+                send(refusal)
             except OSError:
                 pass
         return
     except OSError:
-        return  # the peer went away or stopped reading: nothing more to do
+        return  # the peer went away, stopped reading or was cut at a deadline
     finally:
+        watch.until = NEVER
         if job is not None:
             job.close()  # type: ignore[attr-defined]  # runs the app iterable's close()
         session.abandon()

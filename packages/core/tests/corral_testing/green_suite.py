@@ -442,7 +442,7 @@ def _closed_after(sock: socket.socket, started: float) -> float:
 
 
 def test_slowloris_connections_are_closed_at_the_head_deadline(serve: Serve) -> None:
-    server = serve("--timeout", "2", "--worker-connections", "4", "green_app:app")
+    server = serve("--header-timeout", "2", "--worker-connections", "4", "green_app:app")
     stop = threading.Event()
     slow = [server.connect() for _ in range(4)]
     started = time.monotonic()
@@ -469,7 +469,7 @@ def test_slowloris_connections_are_closed_at_the_head_deadline(serve: Serve) -> 
 
 
 def test_a_body_that_stops_arriving_is_closed_at_the_idle_deadline(serve: Serve) -> None:
-    server = serve("--timeout", "2", "green_app:app")
+    server = serve("--body-timeout", "2", "green_app:app")
     with server.connect() as sock:
         sock.sendall(b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\nabc")
         started = time.monotonic()
@@ -480,6 +480,54 @@ def test_a_body_that_stops_arriving_is_closed_at_the_idle_deadline(serve: Serve)
         client = Client(sock)
         client.send(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
         assert client.response().body == b"hello"
+
+
+def test_a_client_that_stops_reading_is_closed_at_the_send_deadline(serve: Serve) -> None:
+    server = serve("--send-timeout", "2", "green_app:app")
+    size = 64 << 20
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect((server.host, server.port))
+        sock.sendall(f"GET /big?mb={size >> 20} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        time.sleep(4)  # reads nothing: the deadline (2 s, swept every 0.5 s) passes
+        sock.settimeout(10)
+        received = 0
+        try:
+            while piece := sock.recv(1 << 20):
+                received += len(piece)
+        except ConnectionResetError:
+            pass
+    assert 0 < received < size, received  # cut: the rest of the response never came
+    assert _get(server, "/hello").body == b"hello"  # and the worker lives on
+
+
+def test_an_idle_keep_alive_connection_is_closed_after_keep_alive(serve: Serve) -> None:
+    server = serve("--keep-alive", "1", "green_app:app")
+    with server.connect() as sock:
+        client = Client(sock)
+        client.send(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert client.response().body == b"hello"
+        started = time.monotonic()
+        assert client.at_eof(timeout=10)
+        assert 0.9 < time.monotonic() - started < 5
+
+
+def test_a_request_arriving_while_the_app_waits_does_not_make_the_hub_spin(serve: Serve):
+    """The second request of a keep-alive connection arrives while the first one's app
+    waits cooperatively: the worker must not busy-loop on the readable socket meanwhile."""
+    server = serve("green_app:app")
+    before = float(_get(server, "/cpu").body)
+    with server.connect() as sock:
+        client = Client(sock)
+        client.send(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert client.response().body == b"hello"
+        time.sleep(0.2)  # the connection waits for its next request (in the hub)
+        client.send(b"GET /sleep?s=3 HTTP/1.1\r\nHost: t\r\n\r\n")
+        time.sleep(0.5)
+        client.send(b"GET /cpu HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert client.response().body == b"slept"
+        after = float(client.response().body)
+    assert after - before < 1.0, f"the worker used {after - before:.2f} CPU seconds"
 
 
 # --------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Slow clients against two real workers, no proxy in front: the others are still served.
+"""Slow clients against two real workers of each class, no proxy in front: the others are
+still served.
 
 1,000 slowloris connections (a head trickled a byte at a time), 100 slow bodies (a head and
 3 bytes of a 1 MB body, then nothing) and 100 slow readers (a big response never read)
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from corral_testing import rss_kib
+from corral_testing import rss_kib, worker_classes
 
 LORIS, BODIES, READERS = 1000, 100, 100
 DEADLINE = 2  # seconds, for --header-timeout / --body-timeout / --send-timeout / --keep-alive
@@ -40,12 +41,6 @@ def _fds(pid: int) -> int:
     return len(list(Path(f"/proc/{pid}/fd").iterdir()))
 
 
-def _in_event_loop(pid: int) -> bool:
-    return any(
-        str(p.readlink()) == "anon_inode:[eventpoll]" for p in Path(f"/proc/{pid}/fd").iterdir()
-    )
-
-
 def _open(port: int, count: int, first: bytes, rcvbuf: int = 0) -> list[socket.socket]:
     socks = []
     for _ in range(count):
@@ -60,17 +55,22 @@ def _open(port: int, count: int, first: bytes, rcvbuf: int = 0) -> list[socket.s
     return socks
 
 
-def _probe(port: int) -> float:
-    """Seconds for one GET /hello on a new connection (raises if not answered in 5 s)."""
-    start = time.monotonic()
+def _ask(port: int, path: str) -> bytes:
+    """The body of a GET on a new connection (raises if not answered in 5 s)."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(b"GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
         got = b""
-        while not got.endswith(b"hello"):
-            piece = sock.recv(4096)
-            assert piece, f"closed before the response was complete: {got!r}"
+        while piece := sock.recv(4096):
             got += piece
-    assert got.startswith(b"HTTP/1.1 200 ")
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 "), got
+    return body
+
+
+def _probe(port: int) -> float:
+    """Seconds for one GET /hello on a new connection."""
+    start = time.monotonic()
+    assert _ask(port, "/hello") == b"hello"
     return time.monotonic() - start
 
 
@@ -90,7 +90,7 @@ def _closed_by_server(sock: socket.socket, budget: int = 64 << 20) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("wclass", ["sync", "gthread"])
+@pytest.mark.parametrize("wclass", worker_classes())
 def test_slowloris_slow_bodies_and_slow_readers_do_not_starve_other_clients(corral, wclass):
     server = corral(
         "behaviours:app", "-w", "2", "-k", wclass, "--threads", "2",
@@ -100,15 +100,19 @@ def test_slowloris_slow_bodies_and_slow_readers_do_not_starve_other_clients(corr
         wait_workers=2,
     )  # fmt: skip
     pids = server.wait_workers(2)
-    for _ in range(20):  # the app and the request path are loaded
-        _probe(server.port)
-    # A worker may not have had a probe (the kernel wakes one accepter): wait until both are
-    # in their event loop (their epoll descriptor exists), or "before" misses that one.
+    # Both workers have served a request (the app and the request path are loaded, the
+    # accepting machinery is set up), and their descriptors have settled; else "before"
+    # misses what a worker opens for its first connection.
+    served: set[int] = set()
+    counts: dict[int, int] = {}
     ready_by = time.monotonic() + 10
-    while not all(_in_event_loop(pid) for pid in pids):
-        assert time.monotonic() < ready_by, "a worker never reached its event loop"
-        time.sleep(0.05)
-    before = {pid: (rss_kib(pid), _fds(pid)) for pid in pids}
+    while served != set(pids) or any(_fds(pid) != counts.get(pid) for pid in pids):
+        assert time.monotonic() < ready_by, f"workers {set(pids) - served} served nothing"
+        counts = {pid: _fds(pid) for pid in pids}
+        for _ in range(10):
+            served.add(int(_ask(server.port, "/pid")))
+        time.sleep(0.2)
+    before = {pid: (rss_kib(pid), counts[pid]) for pid in pids}
 
     opened = time.monotonic()
     loris = _open(server.port, LORIS, b"GET /hello HTTP/1.1\r\nHost: t\r\n")

@@ -10,6 +10,7 @@ import threading
 
 import pytest
 from corral.blocking import serve_connection
+from corral.deadlines import Deadlines, Watch
 from corral.http import Limits
 from corral.session import Session
 from corral.wsgi import ConnInfo, WSGIRunner
@@ -63,8 +64,8 @@ def served():
     )
     thread = threading.Thread(
         target=serve_connection,
-        args=(server_sock, session),
-        kwargs={"keepalive": 5, "timeout": 5, "alive": lambda: True},
+        args=(server_sock, session, Watch(), Deadlines(5, 5, 5, 5)),
+        kwargs={"alive": lambda: True},
         daemon=True,
     )
     thread.start()

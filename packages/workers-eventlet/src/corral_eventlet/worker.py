@@ -6,6 +6,10 @@ request loop, :func:`corral.blocking.serve_connection`). This module only gives 
 eventlet's primitives, and patches the standard library before the application is
 imported: in the forked child, and in the master too with ``--preload``
 (``prepare_master``; see patch.py for why the master leaves ``os`` alone).
+
+One thing is eventlet's own: :class:`ClientSocket`, the accepted socket read through one
+hub listener kept for the connection's life (a ``GreenSocket`` adds a listener before each
+wait and removes it after: two ``epoll_ctl`` calls per keep-alive request).
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ import socket
 from typing import Any
 
 import eventlet
+import greenlet
 from corral.workers.green import GreenWorker, dup_socket
 from eventlet import patcher
 from eventlet.greenio import GreenSocket
-from eventlet.hubs import trampoline
+from eventlet.hubs import get_hub, trampoline
 from eventlet.semaphore import Semaphore
 
 from .patch import after_fork, patch
@@ -65,6 +70,9 @@ class EventletWorker(GreenWorker):
     def green_semaphore(self, value: int) -> Any:
         return Semaphore(value)
 
+    def green_client(self, sock: socket.socket) -> Any:
+        return ClientSocket(sock)
+
     def drain_wakeup(self) -> None:
         # eventlet's patched os.read() waits for data instead of raising
         # BlockingIOError, which would hang the inherited loop: read with the original.
@@ -74,3 +82,80 @@ class EventletWorker(GreenWorker):
                 pass
         except OSError:
             pass
+
+
+class ClientSocket:
+    """An accepted connection whose reads wait on one hub listener kept while it lives.
+
+    The listener switches to the green thread only while that thread waits in ``recv()``;
+    if the socket turns readable while nobody waits (a pipelined request arriving while the
+    application runs), the listener is removed, so the hub never spins on it, and the next
+    ``recv()`` adds it again. Writes go through the ``GreenSocket``, which waits only when
+    the peer's window is full.
+    """
+
+    __slots__ = ("_fileno", "_green", "_hub", "_listener", "_raw", "_waiter")
+
+    def __init__(self, green: Any) -> None:
+        self._green = green
+        self._raw: socket.socket = green.fd  # the non-blocking socket underneath
+        self._fileno = self._raw.fileno()
+        self._hub = get_hub()
+        self._listener: Any = None
+        self._waiter: Any = None
+
+    def recv(self, size: int) -> bytes:
+        raw_recv = self._raw.recv
+        while True:
+            try:
+                return raw_recv(size)
+            except BlockingIOError:
+                pass
+            self._wait_readable()
+
+    def send(self, data: bytes | memoryview) -> int:
+        try:
+            return self._raw.send(data)
+        except BlockingIOError:
+            return int(self._green.send(data))
+
+    def shutdown(self, how: int) -> None:
+        self._raw.shutdown(how)
+
+    def close(self) -> None:
+        self._drop()
+        self._green.close()
+
+    def _wait_readable(self) -> None:
+        hub = self._hub
+        if self._listener is None:
+            self._listener = hub.add(
+                hub.READ, self._fileno, self._readable, self._thrown, self._closed
+            )
+        self._waiter = greenlet.getcurrent()
+        try:
+            hub.switch()
+        finally:
+            self._waiter = None
+
+    def _readable(self, fileno: int) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            waiter.switch()
+        else:
+            self._drop()
+
+    def _thrown(self, exc: BaseException) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            waiter.throw(exc)
+
+    def _closed(self) -> None:
+        self._listener = None  # the hub dropped it: the descriptor number was reused
+
+    def _drop(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            self._hub.remove(listener)

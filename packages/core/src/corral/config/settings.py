@@ -735,8 +735,8 @@ Print every setting with its final value, then exit. Implies `--check-config`.
 Seconds a client has to send a complete request head, counted from its first byte.
 
 The deadline does not move when more bytes arrive, so a client that sends its head a byte
-at a time (slowloris) is closed when it expires. Applies to the worker classes that do
-their socket I/O in an event loop (`sync`, `gthread`).
+at a time (slowloris) is closed when it expires. A new connection's deadline counts from
+its accept. Applies to every worker class.
 """,
     ),
     Setting(
@@ -750,9 +750,10 @@ their socket I/O in an event loop (`sync`, `gthread`).
         doc="""
 Seconds a request body may go without a single byte arriving before the connection is closed.
 
-The application is only called once the body is complete, so a client that stops sending
-costs a buffer and a file descriptor until this deadline, never an application call.
-Applies to the `sync` and `gthread` worker classes.
+With `sync` and `gthread` the application is only called once the body is complete, so a
+client that stops sending costs a buffer and a file descriptor until this deadline, never
+an application call. With the green workers (`gevent`, `eventlet`), which stream the body
+to the application as it reads, the application's read fails when the deadline passes.
 """,
     ),
     Setting(
@@ -766,8 +767,9 @@ Applies to the `sync` and `gthread` worker classes.
         doc="""
 Seconds a client may go without accepting a single byte of its response before it is closed.
 
-A client that reads slowly is parked while other connections are served; this bounds how
-long it may hold its buffered response. Applies to the `sync` and `gthread` worker classes.
+A client that reads slowly is parked while other connections are served (with the green
+workers: its green thread waits); this bounds how long it may hold its response. Applies
+to every worker class.
 """,
     ),
     # -- PROXY protocol (appended) -------------------------------------------------------------

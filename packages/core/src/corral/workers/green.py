@@ -9,9 +9,14 @@ way, and leaves the library's primitives to a small subclass (the ``green_*`` me
 * accepting: one green thread per listening socket takes a free slot out of
   ``--worker-connections``, then accepts; while every slot is taken, new connections wait
   in the kernel's backlog, where another worker may take them;
-* liveness: the main green thread is the heartbeat. It wakes once a second (at once on a
-  signal), so a request that keeps the hub busy with CPU work stops the heartbeat and the
-  master kills the worker after ``--timeout``; a request that waits cooperatively does not;
+* liveness: the main green thread is the heartbeat. It wakes a few times a second (at once
+  on a signal), so a request that keeps the hub busy with CPU work stops the heartbeat and
+  the master kills the worker after ``--timeout``; a request that waits cooperatively does
+  not;
+* deadlines: on each wake the main green thread also sweeps the connections' watches
+  (:class:`corral.deadlines.Watch`) and shuts down every socket whose wait has passed its
+  deadline (``--keep-alive``, ``--header-timeout``, ``--body-timeout``,
+  ``--send-timeout``, as in the event-loop workers): no timer per request;
 * stopping: on TERM it stops accepting, closes idle keep-alive connections at once, lets
   requests in flight finish for up to ``--graceful-timeout`` seconds, then kills the rest;
   INT, QUIT and ABRT leave through the main green thread, whichever one the signal hit.
@@ -30,6 +35,7 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from ..blocking import serve_connection
+from ..deadlines import Deadlines, Watch
 from ..session import Session
 from ..sockets import Listener
 from .base import BaseWorker
@@ -76,6 +82,11 @@ class GreenWorker(BaseWorker):
     def green_semaphore(self, value: int) -> Any:
         raise NotImplementedError
 
+    def green_client(self, sock: socket.socket) -> Any:
+        """What the request loop reads and writes (``recv``, ``send``, ``shutdown``,
+        ``close``): the accepted cooperative socket unless the library has faster."""
+        return sock
+
     # -------------------------------------------------------------- life cycle
 
     def run(self) -> None:
@@ -84,11 +95,12 @@ class GreenWorker(BaseWorker):
         super().run()
 
     def serve(self) -> None:
-        self.keepalive = float(self.cfg.keepalive)
-        self.timeout = float(self.cfg.timeout) or 30.0
-        self.beat = min(1.0, self.timeout / 4)
+        self.deadlines = Deadlines.from_cfg(self.cfg)
+        # The heartbeat must beat well within --timeout; deadlines are swept at each beat.
+        timeout = float(self.cfg.timeout) or 30.0
+        self.tick = min(timeout / 4, self.deadlines.sweep_interval())
         self.slots = self.green_semaphore(max(1, int(self.cfg.worker_connections)))
-        self.clients: dict[Any, tuple[socket.socket, Session]] = {}
+        self.clients: dict[Any, tuple[socket.socket, Session, Watch]] = {}
         acceptors = [self.green_spawn(self._accept, listener) for listener in self.sockets]
         self._beat_until_stopped()
         self.green_killall(acceptors, _KILL_WAIT)
@@ -101,8 +113,16 @@ class GreenWorker(BaseWorker):
     def _beat_until_stopped(self) -> None:
         while self.alive:
             self.notify()
-            if self.green_wait_readable(self.wakeup_r, self.beat):
+            if self.green_wait_readable(self.wakeup_r, self.tick):
                 self.drain_wakeup()
+            self._sweep()
+
+    def _sweep(self) -> None:
+        """Cut every connection whose current wait has passed its deadline."""
+        now = time.monotonic()
+        for sock, _session, watch in list(self.clients.values()):
+            if watch.expired(now):
+                _cut(sock)
 
     def _is_alive(self) -> bool:
         return self.alive
@@ -125,7 +145,7 @@ class GreenWorker(BaseWorker):
                     continue
                 if tcp:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                self.green_spawn(self._serve_client, sock, peer, listener)
+                self.green_spawn(self._serve_client, self.green_client(sock), peer, listener)
         finally:
             lsock.close()
 
@@ -134,12 +154,13 @@ class GreenWorker(BaseWorker):
         try:
             assert self.runner is not None
             session = Session(self.runner, self.conn_info(listener, peer), self.limits, self.log)
-            self.clients[me] = (sock, session)
+            watch = Watch()
+            self.clients[me] = (sock, session, watch)
             serve_connection(
                 sock,
                 session,
-                keepalive=self.keepalive,
-                timeout=self.timeout,
+                watch,
+                self.deadlines,
                 alive=self._is_alive,
                 on_request=self.count_request,
             )
@@ -156,15 +177,13 @@ class GreenWorker(BaseWorker):
         deadline = time.monotonic() + grace
         # Idle keep-alive connections go now: a shut-down socket wakes its green thread's
         # recv() with end-of-file, and the request loop closes it.
-        for sock, session in list(self.clients.values()):
+        for sock, session, _watch in list(self.clients.values()):
             if session.idle:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                _cut(sock)
         while self.clients and time.monotonic() < deadline:
             self.notify()
             self.green_sleep(_DRAIN_POLL)
+            self._sweep()
         if self.clients:
             self.log.warning(
                 "Closing %d connection(s) still busy after --graceful-timeout", len(self.clients)
@@ -188,6 +207,14 @@ class GreenWorker(BaseWorker):
             sys.exit(code)
         self.green_throw(self._main, SystemExit(code))
         raise AssertionError("unreachable: the main green thread exits")  # pragma: no cover
+
+
+def _cut(sock: socket.socket) -> None:
+    """Shut ``sock`` down: its green thread's pending recv() or send() returns at once."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def dup_socket(raw: socket.socket, factory: Any) -> socket.socket:

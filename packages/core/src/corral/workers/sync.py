@@ -43,6 +43,7 @@ import socket
 import time
 from collections.abc import Iterator
 
+from ..deadlines import Deadlines
 from ..session import Session, Step
 from ..sockets import Listener
 from ..wsgi import AbortConnection, FileSegment
@@ -110,10 +111,8 @@ class SyncWorker(BaseWorker):
         self.listener_fds: dict[int, Listener] = {}
         self.accepting = False
         cfg = self.cfg
-        self.keepalive = float(cfg.keepalive)
-        self.header_timeout = float(getattr(cfg, "header_timeout", 10))
-        self.body_timeout = float(getattr(cfg, "body_timeout", 30))
-        self.send_timeout = float(getattr(cfg, "send_timeout", 30))
+        deadlines = Deadlines.from_cfg(cfg)
+        self.keepalive, self.header_timeout, self.body_timeout, self.send_timeout = deadlines
         self.max_clients = max(1, int(cfg.worker_connections))
         for listener in self.sockets:
             listener.sock.setblocking(False)

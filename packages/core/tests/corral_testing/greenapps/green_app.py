@@ -50,6 +50,13 @@ def app(environ, start_response):
         finally:
             _in_flight -= 1
         return _text(start_response, "slept")
+    if path == "/cpu":  # this worker's CPU seconds so far
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return _text(start_response, f"{usage.ru_utime + usage.ru_stime:.3f}")
+    if path == "/big":  # `mb` MiB of response body
+        size = int(query.get("mb", "1")) << 20
+        start_response("200 OK", [("Content-Length", str(size))])
+        return (b"x" * 65536 for _ in range(size // 65536))
     if path == "/most-in-flight":
         return _text(start_response, str(_most_in_flight))
     if path == "/spin":  # CPU work: the hub gets no turn
