@@ -332,6 +332,30 @@ def test_worker_connections_caps_the_connections_served_at_once(serve: Serve) ->
     assert _get(server, "/most-in-flight").body == b"10"
 
 
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_proxy_protocol_client_address_is_kept_for_every_keep_alive_request(
+    serve: Serve, version: str
+) -> None:
+    from corral_proxyproto import build_v1, build_v2
+
+    server = serve("--proxy-protocol", version, "--proxy-allow-from", "127.0.0.1", "green_app:app")
+    build = build_v1 if version == "v1" else build_v2
+    header = build(("203.0.113.7", 40001), ("127.0.0.1", server.port))
+    with server.connect() as sock:
+        client = Client(sock)
+        client.send(header + b"GET /remote HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert client.response().body == b"203.0.113.7:40001"
+        for _ in range(3):  # later requests on the connection: the same client
+            time.sleep(0.1)  # each one waits in the hub first
+            client.send(b"GET /remote HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert client.response().body == b"203.0.113.7:40001"
+    # Without the header, the connection is refused: nothing is served.
+    with server.connect() as sock:
+        client = Client(sock)
+        client.send(b"GET /remote HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert client.at_eof(timeout=10)
+
+
 # --------------------------------------------------------------------------------------
 # Stopping, timeouts and --preload.
 

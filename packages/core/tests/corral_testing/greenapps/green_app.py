@@ -50,6 +50,8 @@ def app(environ, start_response):
         finally:
             _in_flight -= 1
         return _text(start_response, "slept")
+    if path == "/remote":
+        return _text(start_response, f"{environ['REMOTE_ADDR']}:{environ['REMOTE_PORT']}")
     if path == "/cpu":  # this worker's CPU seconds so far
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return _text(start_response, f"{usage.ru_utime + usage.ru_stime:.3f}")
