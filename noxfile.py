@@ -5,6 +5,7 @@
     nox -s lint         # ruff and mypy
     nox -s conformance  # real nginx / HAProxy / stunnel in containers
     nox -s bench        # benchmarks against Gunicorn (not part of the pass/fail suite)
+    nox -s bench-green  # the gevent and eventlet workers against Gunicorn's (idem)
 
 Debian packages the suites need are listed in tools/system-packages.txt and installed
 with apt-get when missing (as root; otherwise the session says what to install).
@@ -22,6 +23,7 @@ import nox
 ROOT = Path(__file__).parent
 PACKAGES = ROOT / "packages"
 nox.options.sessions = ["tests", "lint", "conformance"]
+GREEN = ("gevent", "eventlet")  # the green worker plug-ins bench-green measures
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
@@ -163,6 +165,21 @@ def bench(session: nox.Session) -> None:
     install_workspace(session)
     session.install(GUNICORN_PIN, "matplotlib>=3.7")
     session.run("python", str(ROOT / "bench" / "run.py"), *session.posargs)
+
+
+@nox.session(python=PYTHON, name="bench-green")
+def bench_green(session: nox.Session) -> None:
+    """corral's gevent and eventlet workers vs Gunicorn's (bench/bench_green.py).
+
+    Not part of the default sessions. Gunicorn and each library go into throwaway venvs of
+    the bench's own. With no arguments both workers are measured; otherwise the arguments go
+    to bench_green.py, e.g. ``nox -s bench-green -- --worker eventlet --repeats 5``.
+    """
+    ensure_system_packages(session)
+    install_workspace(session)
+    script = str(ROOT / "bench" / "bench_green.py")
+    for args in [session.posargs] if session.posargs else [["--worker", w] for w in GREEN]:
+        session.run("python", script, *args)
 
 
 @nox.session(python=PYTHON)
