@@ -2,7 +2,8 @@
 
 For workers that give each connection its own flow of control, where a blocking call
 only suspends that connection: gevent and eventlet greenlets (their sockets are
-cooperative), or threads. The loop is the driver contract of ``session.py`` written
+cooperative), or threads; the worker must sweep the connections' watches (below), or
+there are no deadlines. The loop is the driver contract of ``session.py`` written
 with ``recv`` / ``send``; the HTTP logic is all in the session.
 
 Deadlines (:class:`corral.deadlines.Deadlines`, the same as the event-loop workers'): an
@@ -11,10 +12,11 @@ complete ``header`` seconds after its first byte (on a new connection, after it 
 accepted); a body read that gets nothing for ``body`` seconds, or a write that makes no
 progress for ``send`` seconds, ends the connection. The loop does not enforce them itself:
 before each wait it writes when the wait must end into the connection's
-:class:`~corral.deadlines.Watch`, and the worker that owns the connection sweeps its watches
-and shuts down the socket of any that has passed, which ends the wait. A socket timeout
-per call would cost a timer per request in the green libraries; a sweep a few times a
-second costs nothing per request.
+:class:`~corral.deadlines.Watch`, and the worker that owns the connection sweeps its
+watches and shuts down the socket of any that has passed, which ends the wait; the loop
+then sees the watch's ``cut`` and serves nothing more, even bytes that arrived just before
+the cut. A socket timeout per call would cost a timer per request in the green libraries; a
+sweep a few times a second costs nothing per request.
 """
 
 from __future__ import annotations
@@ -50,17 +52,21 @@ def serve_connection(
     def send(data: bytes | memoryview) -> None:
         # send() returns once some of it is written: the deadline is per bit of progress.
         while True:
-            watch.until = monotonic() + send_timeout
+            watch.writing = monotonic() + send_timeout
             sent = sock_send(data)
             if sent == len(data):
                 break
             data = memoryview(data)[sent:]
-        watch.until = NEVER
+        watch.writing = NEVER
 
     def recv_body() -> bytes:
-        watch.until = monotonic() + body_timeout
-        data = sock_recv(_RECV)
-        watch.until = NEVER
+        watch.reading = monotonic() + body_timeout
+        try:
+            data = sock_recv(_RECV)
+        finally:
+            watch.reading = NEVER
+            if watch.cut:
+                raise TimeoutError(f"no body byte for {body_timeout:g} s (--body-timeout)")
         return data
 
     def send_file(seg: FileSegment) -> None:
@@ -80,6 +86,7 @@ def serve_connection(
     session.send_now = send
     session.recv = recv_body
     head_deadline = monotonic() + header_timeout  # a new connection's: from the accept
+    idle_deadline = head_deadline  # until the next head begins; blank lines do not move it
     job = None
     try:
         while True:
@@ -87,20 +94,19 @@ def serve_connection(
             if session.idle:
                 if not alive() or (keepalive <= 0 and session.requests):
                     return
-                if session.requests:
-                    watch.until = monotonic() + keepalive
-                    data = sock_recv(_RECV)
-                    head_deadline = monotonic() + header_timeout
-                else:
-                    watch.until = head_deadline
-                    data = sock_recv(_RECV)
-            else:
-                if session.conn.in_head:
-                    watch.until = head_deadline
-                else:
-                    watch.until = monotonic() + body_timeout
+                watch.reading = idle_deadline
                 data = sock_recv(_RECV)
-            watch.until = NEVER
+                if session.requests:
+                    head_deadline = monotonic() + header_timeout
+            elif session.conn.in_head:
+                watch.reading = head_deadline
+                data = sock_recv(_RECV)
+            else:
+                watch.reading = monotonic() + body_timeout
+                data = sock_recv(_RECV)
+            watch.reading = NEVER
+            if watch.cut:
+                return  # cut at its deadline: what was buffered before the cut is not served
             step: Step = session.receive(data)
             while True:
                 if step.send:
@@ -118,7 +124,9 @@ def serve_connection(
                             send_file(item)
                     job = None
                     step = session.finish()
-                    head_deadline = monotonic() + header_timeout  # for a pipelined head
+                    now = monotonic()
+                    head_deadline = now + header_timeout  # for a pipelined head
+                    idle_deadline = now + keepalive
                     continue
                 if step.close:
                     return
@@ -134,7 +142,7 @@ def serve_connection(
     except OSError:
         return  # the peer went away, stopped reading or was cut at a deadline
     finally:
-        watch.until = NEVER
+        watch.reading = watch.writing = NEVER
         if job is not None:
             job.close()  # type: ignore[attr-defined]  # runs the app iterable's close()
         session.abandon()

@@ -39,16 +39,22 @@ class Deadlines(NamedTuple):
 
 
 class Watch:
-    """When the connection's current wait must end (``time.monotonic()`` seconds)."""
+    """When the connection's current read and write must end (``time.monotonic()``
+    seconds; two, because an application may read its body in one green thread while its
+    response is written in another), and whether the worker has cut it."""
 
-    __slots__ = ("until",)
+    __slots__ = ("cut", "reading", "writing")
 
     def __init__(self) -> None:
-        self.until = NEVER
+        self.reading = NEVER
+        self.writing = NEVER
+        self.cut = False
 
     def expired(self, now: float) -> bool:
-        """True once, when the wait it watches has passed its deadline at ``now``."""
-        if self.until < now:
-            self.until = NEVER
+        """True once, when a wait it watches has passed its deadline at ``now``: the
+        caller then cuts the connection, and the request loop, seeing ``cut``, serves
+        nothing more on it (not even bytes that were already buffered)."""
+        if not self.cut and (self.reading < now or self.writing < now):
+            self.cut = True
             return True
         return False

@@ -536,6 +536,38 @@ def test_an_idle_keep_alive_connection_is_closed_after_keep_alive(serve: Serve) 
         assert 0.9 < time.monotonic() - started < 5
 
 
+def test_blank_lines_do_not_keep_an_idle_connection_open(serve: Serve) -> None:
+    server = serve("--keep-alive", "2", "green_app:app")
+    with server.connect() as sock:
+        client = Client(sock)
+        client.send(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert client.response().body == b"hello"
+        started = time.monotonic()
+        try:
+            while time.monotonic() - started < 8:
+                sock.sendall(b"\r\n")  # allowed before a request line, and ignored
+                time.sleep(0.3)
+        except OSError:
+            pass  # closed by the server
+        assert client.at_eof(timeout=1)
+        assert time.monotonic() - started < 5
+
+
+def test_an_application_default_socket_timeout_is_not_the_connections(serve: Serve) -> None:
+    server = serve("--keep-alive", "10", "default_timeout_app:app")
+    with server.connect() as sock:
+        client = Client(sock)
+        client.send(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert client.response().body == b"hello"
+        time.sleep(2)  # longer than the application's 1 s default timeout
+        client.send(b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\nabc")
+        time.sleep(2)  # the body stalls longer than 1 s too
+        client.send(b"def")
+        assert client.response().body.startswith(
+            b"6 " + hashlib.sha256(b"abcdef").hexdigest().encode()
+        )
+
+
 def test_a_request_arriving_while_the_app_waits_does_not_make_the_hub_spin(serve: Serve):
     """The second request of a keep-alive connection arrives while the first one's app
     waits cooperatively: the worker must not busy-loop on the readable socket meanwhile."""

@@ -157,5 +157,7 @@ class ClientSocket:
 
     def _drop(self) -> None:
         listener, self._listener = self._listener, None
-        if listener is not None:
-            self._hub.remove(listener)
+        hub = self._hub
+        # The hub may have dropped it already (remove_descriptor on a bad descriptor).
+        if listener is not None and hub.listeners[hub.READ].get(self._fileno) is listener:
+            hub.remove(listener)

@@ -143,6 +143,9 @@ class GreenWorker(BaseWorker):
                         self.log.error("Cannot accept a connection: %s", exc.strerror)
                         self.green_sleep(_ACCEPT_PAUSE)
                     continue
+                # No socket timeout (an application's socket.setdefaulttimeout() would
+                # give it one): the deadlines are the watches', and cost no timer.
+                sock.settimeout(None)
                 if tcp:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self.green_spawn(self._serve_client, self.green_client(sock), peer, listener)
