@@ -34,7 +34,7 @@ class Deadlines(NamedTuple):
     def sweep_interval(self, per_deadline: int = 4, floor: float = 0.05) -> float:
         """How often to sweep so no deadline is enforced more than a fraction of it late
         (at most a second apart)."""
-        shortest = min(d for d in self if d > 0) if any(d > 0 for d in self) else 1.0
+        shortest = min(d for d in self if d > 0)  # header, body and send are >= 1
         return max(floor, min(1.0, shortest / per_deadline))
 
 
