@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from corral_testing import Client
+from corral_testing import request
 from corral_testing.green_suite import Serve
 
 APP = """
@@ -27,10 +27,7 @@ monkey.patch_all(thread=False)
 
 def _patched(serve: Serve, folder: Path, *args: str) -> bytes:
     server = serve(*args, "patch_report:app", cwd=folder)
-    with server.connect() as sock:
-        client = Client(sock)
-        client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
-        return client.response().body
+    return request(server.host, server.port, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").body
 
 
 def test_everything_is_patched_by_default(serve: Serve, tmp_path: Path) -> None:

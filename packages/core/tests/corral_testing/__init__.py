@@ -5,7 +5,7 @@ the address from its "Listening at:" log line. ``http`` has a minimal raw-socket
 that parses responses byte-exactly, so tests see what a client would see.
 """
 
-from .http import Client, Response, read_response, request
+from .http import Client, Response, read_response, request, upload
 from .process import FIXTURE_APPS, CorralProcess, rss_kib
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "read_response",
     "request",
     "rss_kib",
+    "upload",
     "worker_classes",
 ]
 

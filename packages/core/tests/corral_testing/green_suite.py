@@ -34,7 +34,7 @@ import pytest
 from corpus.run import option_groups, run_corpus
 from corral.workers.base import WORKER_API_VERSION
 
-from . import FIXTURE_APPS, Client, CorralProcess, Response
+from . import FIXTURE_APPS, Client, CorralProcess, Response, upload
 from .install import build_wheelhouse, install, serves_demo
 from .load import many_requests, raise_fd_limit
 
@@ -614,16 +614,10 @@ def test_streamed_response_arrives_chunk_by_chunk(serve: Serve) -> None:
 def test_hundred_megabyte_upload_is_streamed_with_flat_memory(serve: Serve) -> None:
     server = serve("green_app:app")
     size = 100 * 1024 * 1024
-    block = os.urandom(1024 * 1024)
-    digest = hashlib.sha256()
     with server.connect(timeout=60) as sock:
-        sock.sendall(f"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: {size}\r\n\r\n".encode())
-        for _ in range(size // len(block)):
-            sock.sendall(block)
-            digest.update(block)
-        resp = Client(sock).response()
+        resp, sent = upload(sock, size)
     total, hexdigest, before, after = resp.body.decode().split()
-    assert int(total) == size and hexdigest == digest.hexdigest()
+    assert int(total) == size and hexdigest == sent
     # Peak RSS of the worker (KiB) grew by far less than the body.
     assert int(after) - int(before) < 16 * 1024, (before, after)
 

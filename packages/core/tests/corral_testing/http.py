@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import socket
 from dataclasses import dataclass, field
 
@@ -152,3 +154,15 @@ def request(host: str, port: int, raw: bytes, timeout: float = 10.0) -> Response
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.sendall(raw)
         return read_response(sock)
+
+
+def upload(sock: socket.socket, size: int, path: str = "/upload") -> tuple[Response, str]:
+    """POST ``size`` random bytes (a multiple of 1 MiB) to ``path`` on ``sock``, one MiB at a
+    time: (the response, the body's SHA-256 hex digest)."""
+    block = os.urandom(1 << 20)
+    digest = hashlib.sha256()
+    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: t\r\nContent-Length: {size}\r\n\r\n".encode())
+    for _ in range(size >> 20):
+        sock.sendall(block)
+        digest.update(block)
+    return read_response(sock), digest.hexdigest()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
 import socket
 import time
 
-from corral_testing import Client
+from corral_testing import Client, upload
 
 
 def test_keep_alive_serves_many_requests_on_one_connection(corral):
@@ -159,16 +157,10 @@ def test_date_and_server_headers(corral):
 def test_large_upload_is_read_with_flat_memory(corral):
     server = corral("behaviours:app")
     size = 200 * 1024 * 1024
-    block = os.urandom(1024 * 1024)
-    digest = hashlib.sha256()
     with server.connect(timeout=60) as sock:
-        sock.sendall(f"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: {size}\r\n\r\n".encode())
-        for _ in range(size // len(block)):
-            sock.sendall(block)
-            digest.update(block)
-        resp = Client(sock).response()
+        resp, sent = upload(sock, size)
     total, hexdigest, before, after = resp.body.decode().split()
-    assert int(total) == size and hexdigest == digest.hexdigest()
+    assert int(total) == size and hexdigest == sent
     # Peak RSS of the worker grew by far less than the body (it spilled to a file).
     assert int(after) - int(before) < 32 * 1024, (before, after)
 

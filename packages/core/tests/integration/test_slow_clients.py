@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from corral_testing import rss_kib, worker_classes
+from corral_testing import request, rss_kib, worker_classes
 
 LORIS, BODIES, READERS = 1000, 100, 100
 DEADLINE = 2  # seconds, for --header-timeout / --body-timeout / --send-timeout / --keep-alive
@@ -56,15 +56,11 @@ def _open(port: int, count: int, first: bytes, rcvbuf: int = 0) -> list[socket.s
 
 
 def _ask(port: int, path: str) -> bytes:
-    """The body of a GET on a new connection (raises if not answered in 5 s)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
-        got = b""
-        while piece := sock.recv(4096):
-            got += piece
-    head, _, body = got.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200 "), got
-    return body
+    """The body of a 200 answer to a GET on a new connection (raises if none in 5 s)."""
+    raw = f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode()
+    resp = request("127.0.0.1", port, raw, timeout=5)
+    assert resp.status == 200, resp
+    return resp.body
 
 
 def _probe(port: int) -> float:
