@@ -53,6 +53,7 @@ class _Child:
     worker: Any
     slot: int
     aborted_at: float = 0.0  # when SIGABRT was sent for a timeout
+    retiring: bool = False  # sent TERM by the master, or retiring on its own (max-requests)
 
 
 _SIGNALS: dict[int, str] = {
@@ -202,15 +203,32 @@ class Arbiter:
     # --------------------------------------------------------------- workers
 
     def _manage_workers(self) -> None:
+        """Keep ``--workers`` workers serving. A retiring worker does not count: it still
+        finishes what it holds, but its replacement starts at once."""
         if self._stopping:
             return
-        while len(self.children) < self.num_workers:
+        table = self._heartbeats
+        assert table is not None
+        serving = []
+        for pid, child in self.children.items():
+            if not child.retiring and table.retiring(child.slot):
+                child.retiring = True
+            if not child.retiring:
+                serving.append((child.worker.age, pid))
+        for _ in range(self.num_workers - len(serving)):
             self._spawn_worker()
-        if len(self.children) > self.num_workers:
+        if len(serving) > self.num_workers:
             # Retire the oldest workers first.
-            by_age = sorted(self.children.items(), key=lambda item: item[1].worker.age)
-            for pid, _ in by_age[: len(self.children) - self.num_workers]:
-                self._kill(pid, signal.SIGTERM)
+            for _age, pid in sorted(serving)[: len(serving) - self.num_workers]:
+                self._retire(pid)
+
+    def _retire(self, pid: int) -> None:
+        """Ask a worker to finish what it holds and exit (docs/SIGNALS.md, TERM)."""
+        child = self.children[pid]
+        child.retiring = True
+        assert self._heartbeats is not None
+        self._heartbeats.mark_retiring(child.slot)
+        self._kill(pid, signal.SIGTERM)
 
     def _spawn_worker(self) -> None:
         assert self._heartbeats is not None
@@ -324,6 +342,8 @@ class Arbiter:
 
     def _stop(self, graceful: bool) -> None:
         self._stopping = True
+        if self._heartbeats is not None:
+            self._heartbeats.mark_stopping()  # workers: drain the backlog, close idle ones
         for listener in self.listeners:
             listener.close()  # new connections are refused from now on
         self._kill_workers(signal.SIGTERM if graceful else signal.SIGQUIT)

@@ -40,10 +40,15 @@ def serve_connection(
     watch: Watch,
     deadlines: Deadlines,
     *,
-    alive: Callable[[], bool],
+    closing: Callable[[], bool],
     on_request: Callable[[], None] | None = None,
 ) -> None:
-    """Serve one connection until it closes; always closes ``sock``."""
+    """Serve one connection until it closes; always closes ``sock``.
+
+    ``closing()`` is asked between requests: True closes the connection there (the
+    server stops; see :meth:`Session.closable_on_stop`). A worker that retires otherwise
+    calls :meth:`Session.retire`, and the loop closes after the response that says so.
+    """
     keepalive, header_timeout, body_timeout, send_timeout = deadlines
     monotonic = time.monotonic
     sock_recv = sock.recv
@@ -92,7 +97,7 @@ def serve_connection(
         while True:
             # Read: how long we may wait depends on where the connection is.
             if session.idle:
-                if not alive() or (keepalive <= 0 and session.requests):
+                if (keepalive <= 0 and session.requests) or closing():
                     return
                 watch.reading = idle_deadline
                 data = sock_recv(_RECV)

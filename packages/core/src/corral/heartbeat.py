@@ -1,10 +1,14 @@
-"""Worker liveness without touching the disk.
+"""Worker liveness and life-cycle state, without touching the disk.
 
-The master maps one anonymous shared-memory region before forking; each worker owns one
-8-byte slot in it and stores ``time.monotonic()`` there from its loop. CLOCK_MONOTONIC is
-system-wide on Linux, so the master compares the slot with its own clock. No file, no
-``fchmod``: Gunicorn's temporary-file heartbeat stalls when the temporary directory is on
-a slow disk, which this design cannot do.
+The master maps one anonymous shared-memory region before forking. Each worker owns one
+slot in it, two 8-byte words: the ``time.monotonic()`` of its last beat, stored from its
+loop (CLOCK_MONOTONIC is system-wide on Linux, so the master compares it with its own
+clock), and when it began to retire (0: it has not), which a worker that retires on its
+own (``--max-requests``) sets so the master starts its replacement at once. One more word
+after the slots says the whole server is stopping (the master sets it before it sends
+TERM), which is how a retiring worker tells a server stop from its own retirement. No
+file, no ``fchmod``: Gunicorn's temporary-file heartbeat stalls when the temporary
+directory is on a slow disk, which this design cannot do.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import mmap
 import struct
 import time
 
-_SLOT = struct.Struct("d")
+_SLOT = struct.Struct("dd")  # last beat, retiring since (0.0: not retiring)
+_FLAG = struct.Struct("d")
 
 
 class HeartbeatTable:
@@ -21,22 +26,23 @@ class HeartbeatTable:
 
     def __init__(self, capacity: int = 1024) -> None:
         self.capacity = capacity
-        self._mem = mmap.mmap(-1, capacity * _SLOT.size)  # MAP_SHARED | MAP_ANONYMOUS
+        self._stop_at = capacity * _SLOT.size
+        self._mem = mmap.mmap(-1, self._stop_at + _FLAG.size)  # MAP_SHARED | MAP_ANONYMOUS
         self._free = list(range(capacity - 1, -1, -1))
 
     def allocate(self) -> int:
-        """Take a free slot (master side), stamped with the current time."""
+        """Take a free slot (master side), stamped with the current time, not retiring."""
         if not self._free:
             raise RuntimeError(f"more than {self.capacity} workers")
         index = self._free.pop()
-        self.beat(index)
+        _SLOT.pack_into(self._mem, index * _SLOT.size, time.monotonic(), 0.0)
         return index
 
     def release(self, index: int) -> None:
         self._free.append(index)
 
     def beat(self, index: int) -> None:
-        _SLOT.pack_into(self._mem, index * _SLOT.size, time.monotonic())
+        _FLAG.pack_into(self._mem, index * _SLOT.size, time.monotonic())
 
     def last(self, index: int) -> float:
         value: float = _SLOT.unpack_from(self._mem, index * _SLOT.size)[0]
@@ -44,6 +50,21 @@ class HeartbeatTable:
 
     def silent_for(self, index: int) -> float:
         return time.monotonic() - self.last(index)
+
+    def mark_retiring(self, index: int) -> None:
+        _FLAG.pack_into(self._mem, index * _SLOT.size + _FLAG.size, time.monotonic())
+
+    def retiring(self, index: int) -> bool:
+        value: float = _SLOT.unpack_from(self._mem, index * _SLOT.size)[1]
+        return value != 0.0
+
+    @property
+    def stopping(self) -> bool:
+        value: float = _FLAG.unpack_from(self._mem, self._stop_at)[0]
+        return value != 0.0
+
+    def mark_stopping(self) -> None:
+        _FLAG.pack_into(self._mem, self._stop_at, time.monotonic())
 
     def close(self) -> None:
         self._mem.close()
@@ -60,3 +81,11 @@ class Heartbeat:
 
     def beat(self) -> None:
         self.table.beat(self.index)
+
+    def retiring(self) -> None:
+        """Tell the master this worker has begun to retire."""
+        self.table.mark_retiring(self.index)
+
+    @property
+    def server_stopping(self) -> bool:
+        return self.table.stopping

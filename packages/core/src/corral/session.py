@@ -32,8 +32,12 @@ Two body modes:
 
 from __future__ import annotations
 
+import fcntl
 import io
+import struct
 import tempfile
+import termios
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, cast
@@ -88,6 +92,7 @@ class Session:
         "runner",
         "send_now",
         "spool_threshold",
+        "started",
     )
 
     def __init__(
@@ -120,6 +125,7 @@ class Session:
             else:
                 self._refused = True
         self.requests = 0
+        self.started = 0.0  # time.monotonic() when the current request was dispatched
         self._request: Request | None = None
         self._body: IO[bytes] | None = None
         self._body_size = 0
@@ -128,6 +134,57 @@ class Session:
     def idle(self) -> bool:
         """Between requests with nothing buffered: safe to close on shutdown."""
         return self._request is None and self.conn.idle
+
+    # ------------------------------------------------------------- retiring
+
+    def retire(self) -> None:
+        """The worker is retiring: the connection carries no request after those the
+        client has already sent; the last response says ``Connection: close``.
+
+        The rule every worker class follows while it retires (docs/SIGNALS.md): it stops
+        accepting, serves each connection it holds to the end of its current request and
+        answers that with ``Connection: close``; a connection whose request has not
+        arrived yet waits for it under its header deadline; an idle keep-alive connection
+        waits for its next request (answered with close) or its keep-alive deadline, the
+        same as if the worker were not retiring, because closing it earlier races the
+        client's next request. Only when the whole server stops does a driver also close
+        idle keep-alive connections early: see :meth:`closable_on_stop`.
+        """
+        self.conn.retire()
+
+    @property
+    def in_request(self) -> bool:
+        """A request has been dispatched and its response is not finished."""
+        return self._request is not None
+
+    def closable_on_stop(self, fd: int) -> bool:
+        """The server is stopping: may this connection be closed now? Only an idle
+        keep-alive connection (it has served a request, is between requests, and nothing
+        has arrived on ``fd``): a new connection's request may be on its way, and bytes
+        already received are a request the client has sent, which is served."""
+        return self.requests > 0 and self.idle and not bytes_waiting(fd)
+
+    def abort_response(self) -> bytes:
+        """The worker is being aborted (``--timeout``) while this connection's request
+        runs: a 500 that closes the connection if no byte of a response was sent, else
+        ``b""`` (a response already begun can only be cut)."""
+        if self._request is None:
+            return b""
+        resp = self.conn.response
+        if resp is not None and resp.head_sent:
+            return b""
+        return error_response(500, "Internal Server Error")
+
+    def describe(self) -> str:
+        """The current request, for the log: method, target, seconds since dispatch."""
+        request = self._request
+        if request is None:
+            return "no request"
+        method = request.method.decode("latin-1", "replace")
+        target = request.target.decode("latin-1", "replace")
+        return f"{method} {target} after {time.monotonic() - self.started:.2f} s"
+
+    # ------------------------------------------------------------ the cycle
 
     def receive(self, data: bytes) -> Step:
         """Feed bytes from the peer (``b""``: it closed) and advance."""
@@ -285,6 +342,7 @@ class Session:
             else:
                 body.seek(0)
         self.requests += 1
+        self.started = time.monotonic()
         return self.runner.run(self.conn, self.info, request, body, self.send_now)
 
     def _write_body(self, data: bytes) -> None:
@@ -302,6 +360,17 @@ class Session:
             self._body.close()
             self._body = None
         self._body_size = 0
+
+
+_INT = struct.Struct("i")
+
+
+def bytes_waiting(fd: int) -> int:
+    """How many received bytes wait unread on socket ``fd`` (0 on any error)."""
+    try:
+        return int(_INT.unpack(fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0])
+    except OSError:
+        return 0
 
 
 class StreamingInput(io.RawIOBase):

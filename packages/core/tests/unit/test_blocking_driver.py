@@ -65,7 +65,7 @@ def served():
     thread = threading.Thread(
         target=serve_connection,
         args=(server_sock, session, Watch(), Deadlines(5, 5, 5, 5)),
-        kwargs={"alive": lambda: True},
+        kwargs={"closing": lambda: False},
         daemon=True,
     )
     thread.start()

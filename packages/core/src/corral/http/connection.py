@@ -144,6 +144,7 @@ class Connection:
         "limits",
         "request",
         "response",
+        "retiring",
     )
 
     def __init__(self, limits: Limits | None = None) -> None:
@@ -174,6 +175,7 @@ class Connection:
         self._request: Request | None = None  # the one being parsed
         self.request: Request | None = None  # the one being answered
         self.response: ResponseWriter | None = None
+        self.retiring = False  # see retire()
 
     # ------------------------------------------------------------------ input
 
@@ -287,8 +289,10 @@ class Connection:
             raise LocalProtocolError("no request to respond to")
         if self.response is not None and self.response.head_sent:
             raise LocalProtocolError("response already started")
-        self.response = ResponseWriter(req)
-        return self.response.head(status, reason, headers)
+        self.response = response = ResponseWriter(req)
+        if self.retiring:
+            self._last_before_retiring(response)
+        return response.head(status, reason, headers)
 
     def send_complete(
         self, status: int, reason: str, headers: list[tuple[str, str]], data: bytes
@@ -301,7 +305,23 @@ class Connection:
         if self.response is not None and self.response.head_sent:
             raise LocalProtocolError("response already started")
         self.response = response = ResponseWriter(req)
+        if self.retiring:
+            self._last_before_retiring(response)
         return response.complete(status, reason, headers, data)
+
+    def retire(self) -> None:
+        """The server is retiring this connection: no new request after what has arrived.
+
+        From now on a response whose head is not yet sent says ``Connection: close``,
+        unless more requests the client pipelined are already here: those are served too
+        (a client has sent them, so they are owed), and the last one says close.
+        """
+        self.retiring = True
+
+    def _last_before_retiring(self, response: ResponseWriter) -> None:
+        next_begun = self._phase == _F_HEAD and bool(self._buf)
+        if not next_begun and not any(type(e) is Request for e in self._events):
+            response.keep_alive = False
 
     def send_data(self, data: bytes) -> bytes:
         if self.response is None:

@@ -13,6 +13,7 @@ import os
 import random
 import signal
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -22,6 +23,7 @@ from ..errors import AppImportError
 from ..heartbeat import Heartbeat
 from ..http import Limits
 from ..proxy import ProxyPolicy, RateLimitedLog, load_codec
+from ..session import Session
 from ..sockets import Listener
 from ..trust import TrustSettings
 from ..wsgi import ConnInfo, WSGIApp, WSGIRunner
@@ -180,10 +182,41 @@ class BaseWorker:
             self.alive = False
 
     def count_request(self) -> None:
+        """A request is about to be handed to the application."""
+        # A beat now, so --timeout counts from the start of this request at the earliest.
+        self.ctx.heartbeat.beat()
         self.nr += 1
         if self.nr >= self.max_requests and self.alive:
             self.log.info("Autorestarting worker after current request.")
+            self.ctx.heartbeat.retiring()  # the master starts the replacement now
+            self._nudge_master()
             self.alive = False
+            self.retire_sessions()
+
+    # ------------------------------------------------------------ retiring
+
+    def sessions(self) -> Iterable[tuple[int, Session]]:
+        """Each open connection's descriptor and session (the worker class's own)."""
+        return ()
+
+    def retire_sessions(self) -> None:
+        """Apply :meth:`Session.retire` to every open connection; the driver also retires
+        each one it opens from now on (see Session.retire for the whole rule)."""
+        for _fd, session in list(self.sessions()):
+            session.retire()
+
+    @property
+    def server_stopping(self) -> bool:
+        """The whole server stops (the master's TERM, or the master is gone), as opposed
+        to this worker alone retiring (max-requests, TTOU, a reload)."""
+        return self.ctx.heartbeat.server_stopping or os.getppid() != self.ppid
+
+    def _nudge_master(self) -> None:
+        # SIGCHLD makes the master look at its children now rather than within a second.
+        try:
+            os.kill(self.ppid, signal.SIGCHLD)
+        except OSError:
+            pass
 
     # -------------------------------------------------------------- signals
 
@@ -214,8 +247,24 @@ class BaseWorker:
 
     def handle_abort(self, signum: int, frame: FrameType | None) -> None:
         self.alive = False
+        self.answer_aborted_requests()
         self.cfg.worker_abort(self)
         sys.exit(1)
+
+    def answer_aborted_requests(self) -> None:
+        """The master aborts this worker (``--timeout``): every request still running
+        gets a 500 with ``Connection: close`` if its response has not begun, and is
+        logged with its method, target and age."""
+        for fd, session in list(self.sessions()):
+            if not session.in_request:
+                continue
+            self.log.error("Worker timeout (pid:%s): aborting %s", self.pid, session.describe())
+            data = session.abort_response()
+            if data:
+                try:
+                    os.write(fd, data)  # small: fits the socket buffer, so never blocks long
+                except OSError:
+                    pass
 
     def handle_usr1(self, signum: int, frame: FrameType | None) -> None:
         self.log.reopen()

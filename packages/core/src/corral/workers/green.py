@@ -17,15 +17,18 @@ way, and leaves the library's primitives to a small subclass (the ``green_*`` me
   (:class:`corral.deadlines.Watch`) and shuts down every socket whose wait has passed its
   deadline (``--keep-alive``, ``--header-timeout``, ``--body-timeout``,
   ``--send-timeout``, as in the event-loop workers): no timer per request;
-* stopping: on TERM it stops accepting, closes idle keep-alive connections at once, lets
-  requests in flight finish for up to ``--graceful-timeout`` seconds, then kills the rest;
-  INT, QUIT and ABRT leave through the main green thread, whichever one the signal hit.
+* retiring (max-requests, TTOU, TERM): it stops accepting and serves what it holds by the
+  rule of :meth:`corral.session.Session.retire`, for up to ``--graceful-timeout`` seconds,
+  then kills the rest; when the whole server stops it first takes the connections waiting
+  in the backlog and closes idle keep-alive connections at once. INT, QUIT and ABRT leave
+  through the main green thread, whichever one the signal hit.
 
 This module imports no green library; the plug-in packages do.
 """
 
 from __future__ import annotations
 
+import _socket
 import errno
 import os
 import socket
@@ -100,13 +103,25 @@ class GreenWorker(BaseWorker):
         timeout = float(self.cfg.timeout) or 30.0
         self.tick = min(timeout / 4, self.deadlines.sweep_interval())
         self.slots = self.green_semaphore(max(1, int(self.cfg.worker_connections)))
-        self.clients: dict[Any, tuple[socket.socket, Session, Watch]] = {}
+        self.clients: dict[Any, tuple[socket.socket, int, Session, Watch]] = {}
+        self.stopping = False  # the whole server stops (not this worker retiring alone)
         acceptors = [self.green_spawn(self._accept, listener) for listener in self.sockets]
         self._beat_until_stopped()
+        # Retiring (Session.retire has the rule): no new connection, and each one held
+        # is served to the end of its current request, which is answered with close.
+        self.stopping = self.server_stopping
+        self.retire_sessions()
         self.green_killall(acceptors, _KILL_WAIT)
+        if self.stopping:
+            self._drain_backlog()
+        for listener in self.sockets:
+            listener.sock.close()  # this process's copy: the others' still serve
         self._finish_in_flight(float(self.cfg.graceful_timeout))
         # What is left is killed: its request loop closes the socket and the response.
         self.green_killall(list(self.clients), _KILL_WAIT)
+
+    def sessions(self) -> list[tuple[int, Session]]:
+        return [(fd, session) for _sock, fd, session, _watch in self.clients.values()]
 
     # ---------------------------------------------------------------- liveness
 
@@ -120,18 +135,14 @@ class GreenWorker(BaseWorker):
     def _sweep(self) -> None:
         """Cut every connection whose current wait has passed its deadline."""
         now = time.monotonic()
-        for sock, _session, watch in list(self.clients.values()):
+        for sock, _fd, _session, watch in list(self.clients.values()):
             if watch.expired(now):
                 _cut(sock)
-
-    def _is_alive(self) -> bool:
-        return self.alive
 
     # --------------------------------------------------------------- accepting
 
     def _accept(self, listener: Listener) -> None:
         lsock = self.green_socket(listener.sock)
-        tcp = listener.kind == "tcp"
         try:
             while True:
                 self.slots.acquire()  # waits while --worker-connections are open
@@ -143,28 +154,56 @@ class GreenWorker(BaseWorker):
                         self.log.error("Cannot accept a connection: %s", exc.strerror)
                         self.green_sleep(_ACCEPT_PAUSE)
                     continue
-                # No socket timeout (an application's socket.setdefaulttimeout() would
-                # give it one): the deadlines are the watches', and cost no timer.
-                sock.settimeout(None)
-                if tcp:
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                self.green_spawn(self._serve_client, self.green_client(sock), peer, listener)
+                self._start_client(sock, peer, listener)
         finally:
             lsock.close()
 
-    def _serve_client(self, sock: socket.socket, peer: Any, listener: Listener) -> None:
+    def _start_client(self, sock: socket.socket, peer: Any, listener: Listener) -> None:
+        """An accepted cooperative socket (it holds a slot): serve it in its own thread."""
+        # No socket timeout (an application's socket.setdefaulttimeout() would give it
+        # one): the deadlines are the watches', and cost no timer.
+        sock.settimeout(None)
+        if listener.kind == "tcp":
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        fd = sock.fileno()
+        self.green_spawn(self._serve_client, self.green_client(sock), fd, peer, listener)
+
+    def _drain_backlog(self) -> None:
+        """The server stops: take the connections waiting in the listening sockets'
+        backlog, whose clients have connected and may have sent a request already."""
+        for listener in self.sockets:
+            # A non-blocking accept that no green library patches, on a copy of the fd.
+            raw = _socket.socket(fileno=os.dup(listener.sock.fileno()))
+            try:
+                raw.setblocking(False)
+                while self.slots.acquire(blocking=False):
+                    try:
+                        fd, peer = raw._accept()  # type: ignore[attr-defined]
+                    except OSError:  # nothing more waiting (or a resource error)
+                        self.slots.release()
+                        break
+                    plain = socket.socket(raw.family, raw.type, raw.proto, fileno=fd)
+                    sock = self.green_socket(plain)
+                    plain.close()
+                    self._start_client(sock, peer, listener)
+            finally:
+                raw.close()
+
+    def _serve_client(self, sock: socket.socket, fd: int, peer: Any, listener: Listener) -> None:
         me = self.green_current()
         try:
             assert self.runner is not None
             session = Session(self.runner, self.conn_info(listener, peer), self.limits, self.log)
+            if not self.alive:
+                session.retire()
             watch = Watch()
-            self.clients[me] = (sock, session, watch)
+            self.clients[me] = (sock, fd, session, watch)
             serve_connection(
                 sock,
                 session,
                 watch,
                 self.deadlines,
-                alive=self._is_alive,
+                closing=lambda: self.stopping and session.closable_on_stop(fd),
                 on_request=self.count_request,
             )
         except Exception:
@@ -178,11 +217,12 @@ class GreenWorker(BaseWorker):
 
     def _finish_in_flight(self, grace: float) -> None:
         deadline = time.monotonic() + grace
-        # Idle keep-alive connections go now: a shut-down socket wakes its green thread's
-        # recv() with end-of-file, and the request loop closes it.
-        for sock, session, _watch in list(self.clients.values()):
-            if session.idle:
-                _cut(sock)
+        if self.stopping:
+            # Idle keep-alive connections go now: a shut-down socket wakes its green
+            # thread's recv() with end-of-file, and the request loop closes it.
+            for sock, fd, session, _watch in list(self.clients.values()):
+                if session.closable_on_stop(fd):
+                    _cut(sock)
         while self.clients and time.monotonic() < deadline:
             self.notify()
             self.green_sleep(_DRAIN_POLL)

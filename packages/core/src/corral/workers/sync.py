@@ -168,13 +168,20 @@ class SyncWorker(BaseWorker):
         monotonic = time.monotonic
         next_sweep = monotonic() + 1.0
         graceful_until = 0.0
+        stopping = False
         while True:
             if not self.alive:
                 if not graceful_until:
                     graceful_until = monotonic() + float(self.cfg.graceful_timeout)
-                    self._stop_accepting()
-                self._close_idle()
+                    stopping = self._begin_retiring(monotonic())
+                if stopping:
+                    self._close_idle()
                 if not clients or monotonic() >= graceful_until:
+                    if clients:
+                        self.log.warning(
+                            "Closing %d connection(s) still busy after --graceful-timeout",
+                            len(clients),
+                        )
                     return
             try:
                 events = poll(1.0)
@@ -213,7 +220,26 @@ class SyncWorker(BaseWorker):
                 self.ep.unregister(fd)
             self.accepting = False
 
-    def _accept(self, listener: Listener, now: float) -> None:
+    def _begin_retiring(self, now: float) -> bool:
+        """The worker stops serving new connections (Session.retire has the rule); True
+        when the whole server stops. Then the connections already waiting in the
+        listening sockets' backlog are taken first: their clients have connected, and a
+        request sent on them is owed an answer. A worker retiring alone leaves them to
+        the other workers."""
+        stopping = self.server_stopping
+        self.retire_sessions()
+        if stopping:
+            for listener in self.listener_fds.values():
+                while len(self.clients) < self.max_clients and self._accept(listener, now):
+                    pass
+        self._stop_accepting()
+        for listener in self.listener_fds.values():
+            listener.sock.close()  # this process's copy: the others' still serve
+        self.listener_fds.clear()
+        return stopping
+
+    def _accept(self, listener: Listener, now: float) -> bool:
+        """Accept a batch; True when more connections may be waiting."""
         lsock = listener.sock
         tcp = listener.kind == "tcp"
         runner = self.runner
@@ -223,16 +249,18 @@ class SyncWorker(BaseWorker):
             try:
                 sock, peer = lsock.accept()
             except (BlockingIOError, InterruptedError):
-                return
+                return False
             except OSError as exc:
                 if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
                     self.log.error("Cannot accept a connection: %s", exc.strerror)
                     self._stop_accepting()  # resumes when a connection closes
-                return
+                return False
             sock.setblocking(False)
             if tcp:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             session = Session(runner, self.conn_info(listener, peer), self.limits, self.log)
+            if not self.alive:
+                session.retire()  # taken from the backlog while the server stops
             fd = sock.fileno()
             client = _Client(sock, fd, session, now + self.header_timeout)
             session.send_now = lambda data, c=client: self._send_blocking(c, data)
@@ -241,7 +269,8 @@ class SyncWorker(BaseWorker):
             client.mask = _IN
             if len(clients) >= self.max_clients:
                 self._stop_accepting()
-                return
+                return False
+        return True
 
     # ------------------------------------------------------------ connection
 
@@ -275,8 +304,6 @@ class SyncWorker(BaseWorker):
                 client.responding = False
                 client.fresh = True
                 step = session.finish()
-                if not self.alive and step.job is None and not step.close:
-                    step = Step(step.send, close=True)  # shutting down: no new request
                 continue
             if step.close or client.closing:
                 client.closing = True
@@ -325,10 +352,7 @@ class SyncWorker(BaseWorker):
     def _job_complete(self, client: _Client, now: float) -> None:
         client.responding = False
         client.fresh = True
-        step = client.session.finish()
-        if not self.alive and step.job is None and not step.close:
-            step = Step(step.send, close=True)
-        self._advance(client, step, now)
+        self._advance(client, client.session.finish(), now)
 
     def _on_writable(self, client: _Client, now: float) -> None:
         if not self._flush(client):
@@ -513,10 +537,14 @@ class SyncWorker(BaseWorker):
             self._start_accepting()
 
     def _close_idle(self) -> None:
+        """The server stops: close the idle keep-alive connections (Session.retire)."""
         for client in list(self.clients.values()):
             idle = not client.busy and not client.responding and not client.out
-            if idle and client.session.idle:
+            if idle and client.session.closable_on_stop(client.fd):
                 self._close(client)
+
+    def sessions(self) -> Iterator[tuple[int, Session]]:
+        return ((client.fd, client.session) for client in self.clients.values())
 
     def _sweep(self, now: float) -> None:
         for client in list(self.clients.values()):
