@@ -24,7 +24,7 @@ from . import __version__
 from .errors import CorralError
 from .heartbeat import Heartbeat, HeartbeatTable
 from .sockets import Listener, bind_all
-from .workers.base import APP_LOAD_ERROR, WORKER_BOOT_ERROR, WorkerContext
+from .workers.base import APP_LOAD_ERROR, WORKER_BOOT_ERROR, WorkerContext, remember_early_signal
 
 if TYPE_CHECKING:
     from .logs import Logs
@@ -68,6 +68,8 @@ _SIGNALS: dict[int, str] = {
     signal.SIGWINCH: "winch",
     signal.SIGCHLD: "chld",
 }
+
+
 _KILL_AFTER_ABORT = 2.0  # seconds between SIGABRT and SIGKILL for a timed-out worker
 
 
@@ -258,6 +260,11 @@ class Arbiter:
         """In the forked child: run the worker, never return."""
         code = 0
         try:
+            # Until the worker installs its own handlers, the master's would only queue a
+            # signal in this copy of the master, where nothing reads it: remember a stop
+            # for the worker to act on once it has booted.
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+                signal.signal(sig, remember_early_signal)
             signal.set_wakeup_fd(-1)  # before closing the master's pipe: never write to a reused fd
             os.close(self._wake_r)
             os.close(self._wake_w)

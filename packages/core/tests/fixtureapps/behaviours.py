@@ -57,6 +57,11 @@ def app(environ, start_response):
     if path == "/sleep":
         time.sleep(float(query.get("s", "1")))
         return _text(start_response, "200 OK", "slept")
+    if path == "/spin":  # busy for s seconds without yielding: blocks a green worker's hub
+        end = time.monotonic() + float(query.get("s", "1"))
+        while time.monotonic() < end:
+            pass
+        return _text(start_response, "200 OK", "spun")
     if path == "/stream":
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return _stream(

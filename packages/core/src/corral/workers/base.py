@@ -39,6 +39,14 @@ WORKER_BOOT_ERROR = 3
 APP_LOAD_ERROR = 4
 
 
+_early_signals: list[int] = []
+
+
+def remember_early_signal(signum: int, frame: FrameType | None) -> None:
+    """The forked worker's handler until it installs its own (see init_signals)."""
+    _early_signals.append(signum)
+
+
 @dataclass
 class WorkerContext:
     """Everything the master hands to a worker."""
@@ -187,11 +195,12 @@ class BaseWorker:
         self.ctx.heartbeat.beat()
         self.nr += 1
         if self.nr >= self.max_requests and self.alive:
-            self.log.info("Autorestarting worker after current request.")
+            self.alive = False  # first: logging may switch green threads
+            self.retire_sessions()
             self.ctx.heartbeat.retiring()  # the master starts the replacement now
             self._nudge_master()
-            self.alive = False
-            self.retire_sessions()
+            self._wake_loop()
+            self.log.info("Autorestarting worker after current request.")
 
     # ------------------------------------------------------------ retiring
 
@@ -210,6 +219,13 @@ class BaseWorker:
         """The whole server stops (the master's TERM, or the master is gone), as opposed
         to this worker alone retiring (max-requests, TTOU, a reload)."""
         return self.ctx.heartbeat.server_stopping or os.getppid() != self.ppid
+
+    def _wake_loop(self) -> None:
+        # The worker's loop (a green worker's main green thread) sees it is retiring now.
+        try:
+            os.write(self._wakeup_w, b"\0")
+        except OSError:
+            pass
 
     def _nudge_master(self) -> None:
         # SIGCHLD makes the master look at its children now rather than within a second.
@@ -236,6 +252,13 @@ class BaseWorker:
         # Let a blocked system call see the signal rather than being restarted silently.
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
             signal.siginterrupt(sig, True)
+        # A stop that came while the worker was booting: a graceful one is honoured
+        # once it serves (so a server stopping now still answers its backlog).
+        for sig in _early_signals:
+            if sig == signal.SIGTERM:
+                self.alive = False
+            else:
+                sys.exit(0)
 
     def handle_term(self, signum: int, frame: FrameType | None) -> None:
         self.alive = False  # graceful: the loop finishes what is in flight

@@ -121,7 +121,8 @@ class GreenWorker(BaseWorker):
         self.green_killall(list(self.clients), _KILL_WAIT)
 
     def sessions(self) -> list[tuple[int, Session]]:
-        return [(fd, session) for _sock, fd, session, _watch in self.clients.values()]
+        clients = getattr(self, "clients", {})  # (none before serve())
+        return [(fd, session) for _sock, fd, session, _watch in clients.values()]
 
     # ---------------------------------------------------------------- liveness
 
@@ -166,7 +167,16 @@ class GreenWorker(BaseWorker):
         if listener.kind == "tcp":
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         fd = sock.fileno()
-        self.green_spawn(self._serve_client, self.green_client(sock), fd, peer, listener)
+        assert self.runner is not None
+        session = Session(self.runner, self.conn_info(listener, peer), self.limits, self.log)
+        if not self.alive:
+            session.retire()
+        client = self.green_client(sock)
+        # Counted from now, not from when its thread first runs: a retiring worker waits
+        # for every connection it has accepted.
+        entry = (client, fd, session, Watch())
+        thread = self.green_spawn(self._serve_client, entry, peer)
+        self.clients[thread] = entry
 
     def _drain_backlog(self) -> None:
         """The server stops: take the connections waiting in the listening sockets'
@@ -189,15 +199,9 @@ class GreenWorker(BaseWorker):
             finally:
                 raw.close()
 
-    def _serve_client(self, sock: socket.socket, fd: int, peer: Any, listener: Listener) -> None:
-        me = self.green_current()
+    def _serve_client(self, entry: tuple[socket.socket, int, Session, Watch], peer: Any) -> None:
+        sock, fd, session, watch = entry
         try:
-            assert self.runner is not None
-            session = Session(self.runner, self.conn_info(listener, peer), self.limits, self.log)
-            if not self.alive:
-                session.retire()
-            watch = Watch()
-            self.clients[me] = (sock, fd, session, watch)
             serve_connection(
                 sock,
                 session,
@@ -210,7 +214,7 @@ class GreenWorker(BaseWorker):
             self.log.exception("Error serving a connection from %s", peer)
         finally:
             sock.close()
-            self.clients.pop(me, None)
+            self.clients.pop(self.green_current(), None)
             self.slots.release()
 
     # ---------------------------------------------------------------- stopping
@@ -241,6 +245,7 @@ class GreenWorker(BaseWorker):
 
     def handle_abort(self, signum: int, frame: FrameType | None) -> None:
         self.alive = False
+        self.answer_aborted_requests()
         self.cfg.worker_abort(self)
         self._exit(1)
 

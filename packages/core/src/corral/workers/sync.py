@@ -543,8 +543,9 @@ class SyncWorker(BaseWorker):
             if idle and client.session.closable_on_stop(client.fd):
                 self._close(client)
 
-    def sessions(self) -> Iterator[tuple[int, Session]]:
-        return ((client.fd, client.session) for client in self.clients.values())
+    def sessions(self) -> list[tuple[int, Session]]:
+        clients = getattr(self, "clients", {})  # (none before serve())
+        return [(client.fd, client.session) for client in clients.values()]
 
     def _sweep(self, now: float) -> None:
         for client in list(self.clients.values()):
