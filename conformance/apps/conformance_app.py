@@ -114,5 +114,7 @@ def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[byte
         return _stream(int(query.get("n", "10")), float(query.get("delay", "0.1")))
     if path == "/upload":
         return _text(start_response, str(len(body)).encode())
+    if path == "/pid":  # which worker answered (the recycling scenario counts them)
+        return _text(start_response, str(os.getpid()).encode())
     method = environ["REQUEST_METHOD"]
     return _text(start_response, f"{NAME} {method} {path}".encode())

@@ -142,7 +142,7 @@ class RequestLoops:
             if resp.status != 200:
                 self._record(None, f"status {resp.status}: {resp.body[:80]!r}")
             else:
-                self._record(int(resp.body))
+                self._record(int(resp.body) if resp.body.isdigit() else 0)
             if resp.closes or not self.keepalive:
                 client.sock.close()
                 client = None

@@ -339,7 +339,10 @@ Only worker classes that multiplex connections (threaded or asynchronous) use th
         doc="""
 Restart a worker after it has handled this many requests (0 = never).
 
-Recycling workers now and then bounds the harm done by memory leaks in the application.
+Recycling workers now and then bounds the harm done by memory leaks in the application. A
+recycled worker costs no client a request: its replacement starts at once, and it serves
+every connection it holds to the end of its current request (docs/SIGNALS.md, "When a
+worker ends").
 """,
     ),
     Setting(
@@ -367,8 +370,10 @@ Each worker draws its own number so that workers do not all restart at the same 
         doc="""
 Kill and replace a worker that has shown no sign of life for this many seconds (0 = never).
 
-For the `sync` worker this bounds how long a single request may take. Raise it only if you
-know your requests legitimately run longer.
+For the `sync` worker this bounds how long a single request may take: it is aborted no
+earlier than this many seconds after it reached the application, and answered with a 500.
+For gthread, gevent and eventlet it only catches a worker whose loop or hub is blocked, as
+in Gunicorn. Raise it only if you know your requests legitimately run longer.
 """,
     ),
     Setting(
@@ -380,7 +385,8 @@ know your requests legitimately run longer.
         type_doc="int",
         default=30,
         doc="""
-Seconds a worker may take to finish its requests after being told to stop.
+Seconds a retiring worker may take to finish the connections it holds (after `TERM`,
+`TTOU` or `--max-requests`).
 
 Workers still running when this time is up are killed.
 """,
