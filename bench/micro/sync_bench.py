@@ -16,12 +16,14 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from apps import app
+from corral.heartbeat import Heartbeat, HeartbeatTable
 from corral.http import Limits
 from corral.session import Session
 from corral.workers.sync import _IN, SyncWorker, _Client
@@ -62,6 +64,10 @@ def _worker() -> SyncWorker:
     worker.send_timeout = 30.0
     worker.runner = WSGIRunner(app, log)
     worker.limits = Limits()
+    table = HeartbeatTable(1)  # the real heartbeat: each request beats once
+    heartbeat = Heartbeat(table, table.allocate())
+    worker.ctx = SimpleNamespace(heartbeat=heartbeat)  # type: ignore[assignment]
+    worker._beat = heartbeat.beat
     return worker
 
 

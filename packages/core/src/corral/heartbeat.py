@@ -71,16 +71,24 @@ class HeartbeatTable:
 
 
 class Heartbeat:
-    """One worker's handle on its slot."""
+    """One worker's handle on its slot. ``beat()`` is a closure: it runs per request."""
 
-    __slots__ = ("index", "table")
+    __slots__ = ("beat", "index", "table")
 
     def __init__(self, table: HeartbeatTable, index: int) -> None:
         self.table = table
         self.index = index
+        pack_into, mem, offset, now = (
+            _FLAG.pack_into,
+            table._mem,
+            index * _SLOT.size,
+            time.monotonic,
+        )
 
-    def beat(self) -> None:
-        self.table.beat(self.index)
+        def beat() -> None:
+            pack_into(mem, offset, now())
+
+        self.beat = beat
 
     def retiring(self) -> None:
         """Tell the master this worker has begun to retire."""

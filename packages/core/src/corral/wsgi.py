@@ -25,6 +25,7 @@ from urllib.parse import unquote_to_bytes
 import httptools
 
 from . import SERVER_SOFTWARE
+from .hookobjects import RequestHooks
 from .http import Connection, Request
 from .logs import AccessRecord
 from .memo import remember
@@ -285,7 +286,9 @@ class WSGIRunner:
         multiprocess: bool = False,
         script_name: str = "",
         trust: TrustSettings | None = None,
+        hooks: RequestHooks | None = None,
     ) -> None:
+        self.hooks = hooks  # pre_request / post_request, when configured
         self.trust = trust if trust is not None else TrustSettings()
         self.app = app
         self.log = log
@@ -427,12 +430,16 @@ class WSGIRunner:
         send_now: Callable[[bytes], None] | None = None,
     ) -> Iterator[bytes | FileSegment]:
         """Call the application for ``request``; yield the bytes of its response."""
+        hooks = self.hooks
         started = time.time() if self.access is not None else 0.0
         environ = self.environ(info, request, body)
         call = _Call(conn, send_now)
         pending = call.pending
         result: Iterable[bytes] | None = None
+        hook_req = None
         try:
+            if hooks is not None:
+                hook_req = hooks.before(request, environ)
             result = self.app(environ, call.start_response)
             if pending:
                 yield b"".join(pending)
@@ -493,6 +500,15 @@ class WSGIRunner:
                 )
             if self.access is not None:
                 self._log_access(info, request, environ, [call.status, call.headers], resp, started)
+            if hook_req is not None:
+                assert hooks is not None
+                hooks.after(
+                    hook_req,
+                    environ,
+                    call.status or "500 Internal Server Error",
+                    list(call.headers or []),
+                    resp.body_bytes if resp is not None else 0,
+                )
 
     def _send_file(
         self, conn: Connection, head: bytes, span: tuple[int, int, int]

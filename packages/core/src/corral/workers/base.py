@@ -19,8 +19,10 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from ..appload import load_app
+from ..config import settings as default_hooks
 from ..errors import AppImportError
 from ..heartbeat import Heartbeat
+from ..hookobjects import RequestHooks
 from ..http import Limits
 from ..proxy import ProxyPolicy, RateLimitedLog, load_codec
 from ..session import Session
@@ -81,6 +83,7 @@ class BaseWorker:
 
     def __init__(self, ctx: WorkerContext) -> None:
         self.ctx = ctx
+        self._beat = ctx.heartbeat.beat
         self.cfg = ctx.cfg
         self.log = ctx.logs
         self.sockets = ctx.listeners
@@ -169,7 +172,19 @@ class BaseWorker:
             multiprocess=self.cfg.workers > 1,
             script_name=os.environ.get("SCRIPT_NAME", ""),
             trust=self.trust,
+            hooks=self.request_hooks(),
         )
+
+    def request_hooks(self) -> RequestHooks | None:
+        """The configured pre_request / post_request hooks (None when both are the
+        defaults, which do nothing: the request path then skips them)."""
+        pre = self.cfg.pre_request
+        post = self.cfg.post_request
+        pre = None if pre is default_hooks.pre_request else pre
+        post = None if post is default_hooks.post_request else post
+        if pre is None and post is None:
+            return None
+        return RequestHooks(self, pre, post, self.log)
 
     def conn_info(self, listener: Listener, peer: Any) -> ConnInfo:
         """The environ facts of a connection accepted on ``listener`` from ``peer``."""
@@ -192,7 +207,7 @@ class BaseWorker:
     def count_request(self) -> None:
         """A request is about to be handed to the application."""
         # A beat now, so --timeout counts from the start of this request at the earliest.
-        self.ctx.heartbeat.beat()
+        self._beat()
         self.nr += 1
         if self.nr >= self.max_requests and self.alive:
             self.alive = False  # first: logging may switch green threads
@@ -254,8 +269,8 @@ class BaseWorker:
             signal.siginterrupt(sig, True)
         # A stop that came while the worker was booting: a graceful one is honoured
         # once it serves (so a server stopping now still answers its backlog).
-        for sig in _early_signals:
-            if sig == signal.SIGTERM:
+        for early in _early_signals:
+            if early == signal.SIGTERM:
                 self.alive = False
             else:
                 sys.exit(0)
