@@ -98,7 +98,7 @@ def test_post_request_sees_the_finished_response(hooked, wclass):
 
 @pytest.mark.parametrize("wclass", WORKERS)
 def test_a_failing_hook_is_logged_by_name_and_the_worker_goes_on(hooked, wclass):
-    server, record = hooked(wclass)
+    server, _record = hooked(wclass)
     # pre_request raising is the request's failure (a 500), as in Gunicorn.
     assert _get(server, "/pre-fails").status == 500
     # post_request raising only goes to the log: the response was already sent.
