@@ -142,3 +142,33 @@ def test_help_and_version():
     assert result.returncode == 0 and "--worker-class" in result.stdout
     result = run_corral("--version")
     assert result.returncode == 0 and result.stdout.startswith("corral ")
+
+
+@pytest.mark.parametrize(
+    ("flags", "setting"),
+    [
+        (("--certfile", "site.pem", "--keyfile", "site.key"), "certfile"),
+        (("--keyfile", "site.key"), "keyfile"),
+        (("-D",), "daemon"),
+        (("--user", "nobody"), "user"),
+        (("--group", "nogroup"), "group"),
+        (("--paste", "development.ini"), "paste"),
+    ],
+)
+def test_a_setting_whose_absence_is_a_hazard_refuses_to_start(flags, setting):
+    # Until corral implements it, serving without it would look right and be wrong
+    # (plain HTTP on a "TLS" port, workers still root, a "daemon" in the foreground).
+    result = run_corral(*flags, "-b", "127.0.0.1:0", "behaviours:app")
+    assert_clean_error(
+        result, 2, f"(Gunicorn setting '{setting}') is not supported yet, and corral refuses"
+    )
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("corral: error: option '"), lines
+    assert "Listening at" not in result.stdout + result.stderr
+
+
+def test_a_config_file_asking_for_tls_refuses_to_start(tmp_path):
+    (tmp_path / "gunicorn.conf.py").write_text("certfile = 'site.pem'\nkeyfile = 'site.key'\n")
+    result = run_corral("-b", "127.0.0.1:0", "behaviours:app", cwd=tmp_path)
+    assert_clean_error(result, 1, "gunicorn.conf.py: setting 'certfile' is not supported yet")
+    assert len((result.stdout + result.stderr).strip().splitlines()) == 1

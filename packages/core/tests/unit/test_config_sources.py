@@ -106,7 +106,8 @@ def test_unsupported_flag_in_env_warns_with_the_variable(tmp_path: Path) -> None
     cfg = load_config([], {"GUNICORN_CMD_ARGS": "--worker-tmp-dir /dev/shm"}, cwd=str(tmp_path))
     assert cfg.warnings == [
         "GUNICORN_CMD_ARGS: option '--worker-tmp-dir' (Gunicorn setting 'worker_tmp_dir') "
-        "is not supported by corral and is ignored"
+        "is not supported by corral and is ignored: the heartbeat is in shared memory and "
+        "needs no file"
     ]
 
 
@@ -195,6 +196,9 @@ workers = 4
 worker_class = "sync"
 accesslog = os.path.join(log_dir, "access.log")
 worker_tmp_dir = "/dev/shm"
+daemon = False  # settings that ask for nothing are accepted silently
+user = None
+certfile = None
 loglevel = "WARNING"
 raw_env = ["DJANGO_SETTINGS_MODULE=site.settings"]
 worker = 2
@@ -226,7 +230,8 @@ def test_realistic_gunicorn_conf(tmp_path: Path) -> None:
     assert cfg.source("post_fork") == "config file"
     assert cfg.source("timeout") == "default"
     assert cfg.warnings == [
-        "gunicorn.conf.py: setting 'worker_tmp_dir' is not supported by corral and is ignored",
+        "gunicorn.conf.py: setting 'worker_tmp_dir' is not supported by corral and is ignored: "
+        "the heartbeat is in shared memory and needs no file",
         "gunicorn.conf.py: 'worker' is not a setting (did you mean 'workers'?) and is ignored",
     ]
 
@@ -418,3 +423,39 @@ def test_did_you_mean_only_for_close_names(tmp_path: Path) -> None:
         "and is ignored",
     ]
     assert cfg.timeout == 30
+
+
+# ---------------------------------------------------------------------------------------------
+# Unsupported settings whose absence is a hazard: refused, not ignored
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("certfile", "'/etc/ssl/site.pem'"),
+        ("keyfile", "'/etc/ssl/site.key'"),
+        ("daemon", "True"),
+        ("user", "'nobody'"),
+        ("group", "'nogroup'"),
+        ("paste", "'development.ini'"),
+        ("ssl_context", "lambda config, default: default()"),
+    ],
+)
+def test_a_config_file_asking_for_a_refused_setting_stops_the_start(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    write(tmp_path, "gunicorn.conf.py", f"{name} = {value}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config([], {}, cwd=str(tmp_path))
+    message = info.value.message
+    assert message.startswith(f"gunicorn.conf.py: setting '{name}' is not supported yet, ")
+    assert "corral refuses to start rather than ignore it: " in message
+    assert "\n" not in message
+
+
+def test_a_refused_flag_in_the_environment_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(UsageError) as info:
+        load_config([], {"GUNICORN_CMD_ARGS": "--certfile c.pem"}, cwd=str(tmp_path))
+    assert info.value.message.startswith(
+        "GUNICORN_CMD_ARGS: option '--certfile' (Gunicorn setting 'certfile') is not supported"
+    )

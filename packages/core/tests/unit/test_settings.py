@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -408,14 +409,44 @@ def test_abbreviations_are_not_accepted() -> None:
 
 
 def test_unsupported_gunicorn_flags_warn_and_are_ignored() -> None:
-    cfg = load_config(["--worker-tmp-dir", "/dev/shm", "--reload", "-D", "app:app"], {}, cwd="/")
+    cfg = load_config(["--worker-tmp-dir", "/dev/shm", "--reload", "app:app"], {}, cwd="/")
     assert cfg.app_uri == "app:app"
     assert cfg.warnings == [
         "option '--worker-tmp-dir' (Gunicorn setting 'worker_tmp_dir') is not supported by "
-        "corral and is ignored",
-        "option '--reload' (Gunicorn setting 'reload') is not supported by corral and is ignored",
-        "option '-D' (Gunicorn setting 'daemon') is not supported by corral and is ignored",
+        "corral and is ignored: the heartbeat is in shared memory and needs no file",
+        "option '--reload' (Gunicorn setting 'reload') is not supported by corral and is "
+        "ignored: workers are not restarted on code changes",
     ]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--certfile", "site.pem"],
+        ["--keyfile", "site.key"],
+        ["-D"],
+        ["--daemon"],
+        ["--user", "nobody"],
+        ["-g", "nogroup"],
+        ["--paste", "development.ini"],
+    ],
+)
+def test_unsupported_flags_whose_absence_is_a_hazard_are_refused(argv: list[str]) -> None:
+    with pytest.raises(UsageError) as info:
+        load_config([*argv, "app:app"], {}, cwd="/")
+    assert info.value.exit_code == 2
+    assert f"option '{argv[0]}' " in info.value.message
+    assert "corral refuses to start rather than ignore it" in info.value.message
+
+
+def test_user_and_group_naming_the_current_identity_ask_for_nothing() -> None:
+    import grp
+    import pwd
+
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    group = grp.getgrgid(os.getegid()).gr_name
+    cfg = load_config(["-u", user, "-g", group, "--user", str(os.geteuid()), "a:app"], {}, cwd="/")
+    assert cfg.warnings == []
 
 
 def test_help_raises_info_exit_with_every_flag() -> None:

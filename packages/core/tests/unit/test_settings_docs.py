@@ -31,7 +31,10 @@ def test_generated_text_documents_every_setting() -> None:
         assert "- **Default:** " in section
         assert setting.short in section
     for unsupported in UNSUPPORTED_SETTINGS:
-        assert f"- `{unsupported.name}`" in text
+        row = f"| `{unsupported.name}` | "
+        assert row in text
+        kind = "### Refused" if unsupported.refuse else "### Ignored with a warning"
+        assert text.index(kind) < text.index(row)
 
 
 def test_hooks_show_their_signature() -> None:

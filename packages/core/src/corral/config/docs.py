@@ -14,7 +14,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from corral.config.settings import SECTIONS, SETTINGS, UNSUPPORTED_SETTINGS, Setting
+from corral.config.settings import (
+    SECTIONS,
+    SETTINGS,
+    UNSUPPORTED_SETTINGS,
+    Setting,
+    UnsupportedSetting,
+)
 
 REGENERATE = "python -m corral.config.docs"
 
@@ -120,20 +126,56 @@ def generate() -> str:
         for setting in SETTINGS:
             if setting.section == section:
                 lines.extend(_setting_section(setting))
+    refused = [u for u in UNSUPPORTED_SETTINGS if u.refuse]
+    warned = [u for u in UNSUPPORTED_SETTINGS if not u.refuse]
     lines.extend(
         [
             "## Gunicorn settings not supported yet",
             "",
-            "These Gunicorn settings are accepted so that existing configurations keep",
-            "working, but they have no effect: corral logs a warning and ignores them.",
+            "Each is one of two kinds. A value that asks for nothing (`daemon = False`,",
+            "`user = None`, the user corral already runs as) is accepted silently either way.",
             "",
+            "### Refused: ignoring them would be a hazard",
+            "",
+            "Asked for on the command line, in `GUNICORN_CMD_ARGS` or in a config file,",
+            "these stop corral before it starts, with one line naming the setting (exit",
+            "code 2 for a flag, 1 for a config file): serving without them would look",
+            "right and be wrong.",
+            "",
+            "| setting | flags | what ignoring it would do |",
+            "|---|---|---|",
         ]
     )
-    for unsupported in UNSUPPORTED_SETTINGS:
-        flags = ", ".join(f"`{f}`" for f in unsupported.flags) or "config file only"
-        lines.append(f"- `{unsupported.name}` ({flags})")
+    for unsupported in refused:
+        lines.append(
+            f"| `{unsupported.name}` | {_flags(unsupported)} | {_sentence(unsupported.refuse)} |"
+        )
+    lines.extend(
+        [
+            "",
+            "### Ignored with a warning: harmless to ignore",
+            "",
+            "Accepted so that existing configurations keep working; corral logs a warning",
+            "saying what is lost, and serves.",
+            "",
+            "| setting | flags | what is lost |",
+            "|---|---|---|",
+        ]
+    )
+    for unsupported in warned:
+        lines.append(
+            f"| `{unsupported.name}` | {_flags(unsupported)} | {_sentence(unsupported.why)} |"
+        )
     lines.append("")
     return "\n".join(lines)
+
+
+def _flags(unsupported: UnsupportedSetting) -> str:
+    return ", ".join(f"`{f}`" for f in unsupported.flags) or "config file only"
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
 
 
 def main(argv: Sequence[str] | None = None) -> int:

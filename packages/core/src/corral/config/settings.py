@@ -9,6 +9,7 @@ Names and flags are the same as Gunicorn's, so existing command lines and config
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -84,13 +85,51 @@ class Setting:
         return longs[0] if longs else (self.flags[0] if self.flags else None)
 
 
+def _inactive(value: object) -> bool:
+    """A value that asks for nothing (Gunicorn's "off" for most settings)."""
+    return value is None or value is False or value in ("", 0, (), [])
+
+
+def _not_another_user(value: object) -> bool:
+    """``user`` / ``group`` naming the identity corral already runs as asks for nothing."""
+    if _inactive(value):
+        return True
+    import grp
+    import pwd
+
+    text = str(value)
+    try:
+        return int(text) in (os.geteuid(), os.getegid())
+    except ValueError:
+        pass
+    try:
+        if pwd.getpwnam(text).pw_uid == os.geteuid():
+            return True
+    except KeyError:
+        pass
+    try:
+        return grp.getgrnam(text).gr_gid == os.getegid()
+    except KeyError:
+        return False
+
+
 @dataclass(frozen=True)
 class UnsupportedSetting:
-    """A Gunicorn setting corral does not implement (yet): accepted, warned about, ignored."""
+    """A Gunicorn setting corral does not implement (yet).
+
+    Either harmless to ignore (``refuse`` empty): accepted, warned about, ignored, and
+    ``why`` says what is lost; or a hazard if ignored (``refuse`` says what would go
+    wrong): corral refuses to start while it asks for something (``inactive(value)`` is
+    false), so that no one believes they have TLS, dropped privileges or a daemon when
+    they have not.
+    """
 
     name: str
     flags: tuple[str, ...] = ()
     takes_value: bool = True
+    why: str = ""
+    refuse: str = ""
+    inactive: Callable[[object], bool] = _inactive
 
 
 # ---------------------------------------------------------------------------------------------
@@ -977,57 +1016,158 @@ Chunk extensions carry nothing an application sees; longer ones get 400. 0 means
 # and are ignored; on the command line their flags are accepted, warned about and ignored, so
 # that a Gunicorn command line still starts. When a row above implements one, remove it here.
 UNSUPPORTED_SETTINGS: tuple[UnsupportedSetting, ...] = (
-    UnsupportedSetting("reload", ("--reload",), takes_value=False),
-    UnsupportedSetting("reload_engine", ("--reload-engine",)),
-    UnsupportedSetting("reload_extra_files", ("--reload-extra-file",)),
-    UnsupportedSetting("spew", ("--spew",), takes_value=False),
-    UnsupportedSetting("sendfile", ("--no-sendfile",), takes_value=False),
-    UnsupportedSetting("reuse_port", ("--reuse-port",), takes_value=False),
-    UnsupportedSetting("daemon", ("-D", "--daemon"), takes_value=False),
-    UnsupportedSetting("worker_tmp_dir", ("--worker-tmp-dir",)),
-    UnsupportedSetting("user", ("-u", "--user")),
-    UnsupportedSetting("group", ("-g", "--group")),
-    UnsupportedSetting("umask", ("-m", "--umask")),
-    UnsupportedSetting("initgroups", ("--initgroups",), takes_value=False),
-    UnsupportedSetting("tmp_upload_dir"),
-    UnsupportedSetting("forwarder_headers", ("--forwarder-headers",)),
+    UnsupportedSetting(
+        "reload", ("--reload",), takes_value=False, why="workers are not restarted on code changes"
+    ),
+    UnsupportedSetting("reload_engine", ("--reload-engine",), why="goes with `reload`"),
+    UnsupportedSetting("reload_extra_files", ("--reload-extra-file",), why="goes with `reload`"),
+    UnsupportedSetting(
+        "spew", ("--spew",), takes_value=False, why="a debugging trace; nothing else changes"
+    ),
+    UnsupportedSetting(
+        "sendfile",
+        ("--no-sendfile",),
+        takes_value=False,
+        why="file responses still use sendfile(2) where they can",
+    ),
+    UnsupportedSetting(
+        "reuse_port",
+        ("--reuse-port",),
+        takes_value=False,
+        why="one listening socket is shared by the workers instead (it serves the same)",
+    ),
+    UnsupportedSetting(
+        "daemon",
+        ("-D", "--daemon"),
+        takes_value=False,
+        refuse="corral would stay in the foreground where a script expects it to detach; run "
+        "it under a process manager (deploy/) instead, or without -D",
+    ),
+    UnsupportedSetting(
+        "worker_tmp_dir",
+        ("--worker-tmp-dir",),
+        why="the heartbeat is in shared memory and needs no file",
+    ),
+    UnsupportedSetting(
+        "user",
+        ("-u", "--user"),
+        refuse="the workers would keep running as the user corral was started as (often "
+        "root) instead of this one; start corral as that user instead",
+        inactive=_not_another_user,
+    ),
+    UnsupportedSetting(
+        "group",
+        ("-g", "--group"),
+        refuse="the workers would keep the current group instead of switching to this one; "
+        "start corral with that group instead",
+        inactive=_not_another_user,
+    ),
+    UnsupportedSetting(
+        "umask",
+        ("-m", "--umask"),
+        why="files corral creates (unix sockets) get the umask corral was started with",
+    ),
+    UnsupportedSetting(
+        "initgroups", ("--initgroups",), takes_value=False, why="goes with `user`, refused"
+    ),
+    UnsupportedSetting("tmp_upload_dir", why="Gunicorn does not use it either"),
+    UnsupportedSetting(
+        "forwarder_headers",
+        ("--forwarder-headers",),
+        why="corral takes no WSGI variable but SCRIPT_NAME from a forwarder, and only from "
+        "--forwarded-allow-ips peers",
+    ),
     UnsupportedSetting(
         "disable_redirect_access_to_syslog",
         ("--disable-redirect-access-to-syslog",),
         takes_value=False,
+        why="goes with `syslog`",
     ),
-    UnsupportedSetting("capture_output", ("--capture-output",), takes_value=False),
-    UnsupportedSetting("logger_class", ("--logger-class",)),
-    UnsupportedSetting("logconfig", ("--log-config",)),
-    UnsupportedSetting("logconfig_dict"),
-    UnsupportedSetting("logconfig_json", ("--log-config-json",)),
-    UnsupportedSetting("syslog_addr", ("--log-syslog-to",)),
-    UnsupportedSetting("syslog", ("--log-syslog",), takes_value=False),
-    UnsupportedSetting("syslog_prefix", ("--log-syslog-prefix",)),
-    UnsupportedSetting("syslog_facility", ("--log-syslog-facility",)),
     UnsupportedSetting(
-        "enable_stdio_inheritance", ("-R", "--enable-stdio-inheritance"), takes_value=False
+        "capture_output",
+        ("--capture-output",),
+        takes_value=False,
+        why="the application's stdout and stderr stay where they are, not in --error-logfile",
     ),
-    UnsupportedSetting("statsd_host", ("--statsd-host",)),
-    UnsupportedSetting("dogstatsd_tags", ("--dogstatsd-tags",)),
-    UnsupportedSetting("statsd_prefix", ("--statsd-prefix",)),
-    UnsupportedSetting("default_proc_name"),
-    UnsupportedSetting("paste", ("--paste", "--paster")),
-    UnsupportedSetting("raw_paste_global_conf", ("--paste-global",)),
-    UnsupportedSetting("ssl_context"),
-    UnsupportedSetting("keyfile", ("--keyfile",)),
-    UnsupportedSetting("certfile", ("--certfile",)),
-    UnsupportedSetting("ssl_version", ("--ssl-version",)),
-    UnsupportedSetting("cert_reqs", ("--cert-reqs",)),
-    UnsupportedSetting("ca_certs", ("--ca-certs",)),
-    UnsupportedSetting("suppress_ragged_eofs", ("--suppress-ragged-eofs",), takes_value=False),
     UnsupportedSetting(
-        "do_handshake_on_connect", ("--do-handshake-on-connect",), takes_value=False
+        "logger_class", ("--logger-class",), why="corral's own logger writes the logs"
     ),
-    UnsupportedSetting("ciphers", ("--ciphers",)),
-    UnsupportedSetting("strip_header_spaces", ("--strip-header-spaces",), takes_value=False),
+    UnsupportedSetting("logconfig", ("--log-config",), why="the logging flags apply instead"),
+    UnsupportedSetting("logconfig_dict", why="the logging flags apply instead"),
     UnsupportedSetting(
-        "tolerate_dangerous_framing", ("--tolerate-dangerous-framing",), takes_value=False
+        "logconfig_json", ("--log-config-json",), why="the logging flags apply instead"
+    ),
+    UnsupportedSetting("syslog_addr", ("--log-syslog-to",), why="goes with `syslog`"),
+    UnsupportedSetting(
+        "syslog",
+        ("--log-syslog",),
+        takes_value=False,
+        why="the logs go to the log files and stderr, not to syslog",
+    ),
+    UnsupportedSetting("syslog_prefix", ("--log-syslog-prefix",), why="goes with `syslog`"),
+    UnsupportedSetting("syslog_facility", ("--log-syslog-facility",), why="goes with `syslog`"),
+    UnsupportedSetting(
+        "enable_stdio_inheritance",
+        ("-R", "--enable-stdio-inheritance"),
+        takes_value=False,
+        why="standard streams are not made unbuffered for the workers",
+    ),
+    UnsupportedSetting("statsd_host", ("--statsd-host",), why="no statsd metrics are sent"),
+    UnsupportedSetting("dogstatsd_tags", ("--dogstatsd-tags",), why="goes with `statsd_host`"),
+    UnsupportedSetting("statsd_prefix", ("--statsd-prefix",), why="goes with `statsd_host`"),
+    UnsupportedSetting("default_proc_name", why="processes are named after --name or 'corral'"),
+    UnsupportedSetting(
+        "paste",
+        ("--paste", "--paster"),
+        refuse="the application to serve would not be the one the PasteDeploy file names; "
+        "give it as MODULE:VARIABLE instead",
+    ),
+    UnsupportedSetting("raw_paste_global_conf", ("--paste-global",), why="goes with `paste`"),
+    UnsupportedSetting(
+        "ssl_context",
+        refuse="the port would speak plain HTTP where the hook asks for TLS; terminate TLS in "
+        "a proxy in front of corral (deploy/) instead",
+    ),
+    UnsupportedSetting(
+        "keyfile",
+        ("--keyfile",),
+        refuse="the port would speak plain HTTP where TLS is asked for; terminate TLS in a "
+        "proxy in front of corral (deploy/) instead",
+    ),
+    UnsupportedSetting(
+        "certfile",
+        ("--certfile",),
+        refuse="the port would speak plain HTTP where TLS is asked for; terminate TLS in a "
+        "proxy in front of corral (deploy/) instead",
+    ),
+    UnsupportedSetting("ssl_version", ("--ssl-version",), why="goes with `certfile`, refused"),
+    UnsupportedSetting("cert_reqs", ("--cert-reqs",), why="goes with `certfile`, refused"),
+    UnsupportedSetting("ca_certs", ("--ca-certs",), why="goes with `certfile`, refused"),
+    UnsupportedSetting(
+        "suppress_ragged_eofs",
+        ("--suppress-ragged-eofs",),
+        takes_value=False,
+        why="goes with `certfile`, refused",
+        inactive=lambda value: value is True or _inactive(value),
+    ),
+    UnsupportedSetting(
+        "do_handshake_on_connect",
+        ("--do-handshake-on-connect",),
+        takes_value=False,
+        why="goes with `certfile`, refused",
+    ),
+    UnsupportedSetting("ciphers", ("--ciphers",), why="goes with `certfile`, refused"),
+    UnsupportedSetting(
+        "strip_header_spaces",
+        ("--strip-header-spaces",),
+        takes_value=False,
+        why="a field name followed by a space stays refused (400): stricter, never looser",
+    ),
+    UnsupportedSetting(
+        "tolerate_dangerous_framing",
+        ("--tolerate-dangerous-framing",),
+        takes_value=False,
+        why="ambiguous framing stays refused (400): stricter, never looser",
     ),
 )
 

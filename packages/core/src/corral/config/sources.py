@@ -31,6 +31,7 @@ from corral.config.settings import (
     UNSUPPORTED_BY_NAME,
     UNSUPPORTED_SETTINGS,
     Setting,
+    UnsupportedSetting,
 )
 from corral.config.validators import app_uri
 from corral.errors import ConfigError, InfoExit, UsageError
@@ -160,10 +161,25 @@ class _UnsupportedAction(argparse.Action):
         values: str | Sequence[Any] | None,
         option_string: str | None = None,
     ) -> None:
-        _state(namespace).warnings.append(
-            f"option '{option_string}' (Gunicorn setting '{self.dest}') is not supported "
-            "by corral and is ignored"
-        )
+        unsupported = UNSUPPORTED_BY_NAME[self.dest]
+        value = True if self.nargs == 0 else values
+        where = f"option '{option_string}' (Gunicorn setting '{self.dest}')"
+        if unsupported.inactive(value):
+            return  # it asks for what corral does anyway
+        if unsupported.refuse:
+            raise UsageError(refusal(where, unsupported))
+        _state(namespace).warnings.append(ignored(where, unsupported))
+
+
+def refusal(where: str, unsupported: UnsupportedSetting) -> str:
+    reason = unsupported.refuse
+    return (
+        f"{where} is not supported yet, and corral refuses to start rather than ignore it: {reason}"
+    )
+
+
+def ignored(where: str, unsupported: UnsupportedSetting) -> str:
+    return f"{where} is not supported by corral and is ignored: {unsupported.why}"
 
 
 class _InfoAction(argparse.Action):
@@ -446,9 +462,13 @@ def config_file_values(
             except ValueError as exc:
                 raise ConfigError(f"{display}: setting '{name}': {exc}")
         elif name in UNSUPPORTED_BY_NAME:
-            warnings.append(
-                f"{display}: setting '{name}' is not supported by corral and is ignored"
-            )
+            unsupported = UNSUPPORTED_BY_NAME[name]
+            if unsupported.inactive(raw):
+                continue  # it asks for what corral does anyway (daemon = False, user = None)
+            where = f"{display}: setting '{name}'"
+            if unsupported.refuse:
+                raise ConfigError(refusal(where, unsupported))
+            warnings.append(ignored(where, unsupported))
         elif not isinstance(raw, types.ModuleType):
             suggestion = _suggest(name)
             if suggestion:
