@@ -115,6 +115,7 @@ class Arbiter:
         for listener in self.listeners:
             self.log.info("Listening at: %s (%s)", listener.url, self.pid)
         self.log.info("Using worker: %s", self.cfg.worker_class)
+        self._log_config()
         if self.cfg.pidfile:
             self._write_pidfile(self.cfg.pidfile)
         try:
@@ -128,6 +129,14 @@ class Arbiter:
         finally:
             self._cleanup()
         return code
+
+    def _log_config(self) -> None:
+        """At debug level, every setting with its value and where it came from."""
+        if not self.log.debug_enabled:
+            return
+        self.log.debug("Current configuration:")
+        for name, value in self.cfg.to_dict().items():
+            self.log.debug("  %s: %r (%s)", name, value, self.cfg.source(name))
 
     def _loop(self) -> int:
         while True:
@@ -200,7 +209,8 @@ class Arbiter:
         self.log.warning("Handling signal: usr2: re-exec upgrade is not implemented yet")
 
     def _handle_winch(self) -> None:
-        pass  # only meaningful for a daemonised master, which corral does not do
+        # Only meaningful for a daemonised master, which corral does not do.
+        self.log.debug("Handling signal: winch (ignored)")
 
     # --------------------------------------------------------------- workers
 
@@ -217,6 +227,13 @@ class Arbiter:
                 child.retiring = True
             if not child.retiring:
                 serving.append((child.worker.age, pid))
+        if len(serving) != self.num_workers or len(serving) != len(self.children):
+            self.log.debug(
+                "%d workers serving, %d retiring, %d wanted",
+                len(serving),
+                len(self.children) - len(serving),
+                self.num_workers,
+            )
         for _ in range(self.num_workers - len(serving)):
             self._spawn_worker()
         if len(serving) > self.num_workers:
@@ -316,6 +333,8 @@ class Arbiter:
                     raise HaltServer("Worker failed to boot.", WORKER_BOOT_ERROR)
                 if code and not self._stopping:
                     self.log.error("Worker (pid:%s) exited with code %s", pid, code)
+                else:
+                    self.log.debug("Worker (pid:%s) exited with code %s", pid, code)
             self.cfg.child_exit(self, child.worker)
 
     def _murder_silent_workers(self) -> None:

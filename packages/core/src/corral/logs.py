@@ -623,6 +623,10 @@ class Logs:
     def error_logger(self) -> logging.Logger:
         return self._logger
 
+    @property
+    def debug_enabled(self) -> bool:
+        return self._logger.isEnabledFor(logging.DEBUG)
+
     def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
         self._logger.debug(msg, *args, **kwargs)
 

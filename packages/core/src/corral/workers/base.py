@@ -151,6 +151,12 @@ class BaseWorker:
         self.load_wsgi()
         self.cfg.post_worker_init(self)
         self.booted = True
+        self.log.debug(
+            "Worker booted (pid:%s, class %s, max requests %s)",
+            self.pid,
+            type(self).__name__,
+            self.max_requests if self.max_requests != sys.maxsize else "unlimited",
+        )
         self.notify()
         self.serve()
 
@@ -226,8 +232,15 @@ class BaseWorker:
     def retire_sessions(self) -> None:
         """Apply :meth:`Session.retire` to every open connection; the driver also retires
         each one it opens from now on (see Session.retire for the whole rule)."""
-        for _fd, session in list(self.sessions()):
+        held = list(self.sessions())
+        for _fd, session in held:
             session.retire()
+        self.log.debug(
+            "Worker retiring (pid:%s): %d connection(s) held, %d request(s) served",
+            self.pid,
+            len(held),
+            self.nr,
+        )
 
     @property
     def server_stopping(self) -> bool:

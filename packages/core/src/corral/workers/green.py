@@ -136,8 +136,9 @@ class GreenWorker(BaseWorker):
     def _sweep(self) -> None:
         """Cut every connection whose current wait has passed its deadline."""
         now = time.monotonic()
-        for sock, _fd, _session, watch in list(self.clients.values()):
+        for sock, fd, _session, watch in list(self.clients.values()):
             if watch.expired(now):
+                self.log.debug("Closing a connection at its deadline (fd %d)", fd)
                 _cut(sock)
 
     # --------------------------------------------------------------- accepting
