@@ -1,0 +1,58 @@
+"""The README's install lines, run verbatim in a fresh virtual environment, do what they say.
+
+The lines are read from the README's block marked ``install-lines`` and run in order by
+``bash`` from a folder laid out like a clone's root (``packages/`` is the workspace's), with
+the fresh environment first on ``PATH``, so ``python3`` is its interpreter. Third-party
+dependencies (gevent, eventlet) come from the package index, as they would for a user.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from corral_testing.install import serves_demo
+
+WORKSPACE = Path(__file__).resolve().parents[4]
+README = WORKSPACE / "README.md"
+BLOCK = re.compile(r"<!-- install-lines:[^>]*-->\s*```sh\n(.*?)```", re.S)
+
+
+def readme_install_lines() -> list[str]:
+    match = BLOCK.search(README.read_text())
+    assert match, "README.md has no install-lines block"
+    return [line for line in match.group(1).splitlines() if line.strip()]
+
+
+def test_the_readme_install_lines_install_every_extra(tmp_path):
+    lines = readme_install_lines()
+    assert [line.split("#")[0].split()[-1] for line in lines[1:]] == [
+        "corral",
+        "'corral[gevent]'",
+        "'corral[eventlet]'",
+        "'corral[proxy]'",
+    ]
+    root = tmp_path / "clone"
+    root.mkdir()
+    (root / "packages").symlink_to(WORKSPACE / "packages")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = f"{venv / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
+    for line in lines:
+        result = subprocess.run(
+            ["bash", "-c", line], cwd=root, env=env, capture_output=True, text=True, timeout=600
+        )
+        assert result.returncode == 0, f"{line}\n{result.stdout}\n{result.stderr}"
+    wheels = sorted(p.name.split("-")[0] for p in (root / "dist").glob("*.whl"))
+    assert wheels == ["corral", "corral_eventlet", "corral_gevent", "corral_proxyproto"]
+    corral = venv / "bin" / "corral"
+    for worker in ("sync", "gthread", "gevent", "eventlet"):
+        assert b"200 OK" in serves_demo(corral, worker, cwd=tmp_path).split(b"\r\n")[0]
+    check = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import corral_proxyproto"], timeout=60
+    )
+    assert check.returncode == 0
