@@ -16,19 +16,26 @@ import signal
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
+from . import __version__, reload
 from .errors import CorralError
 from .heartbeat import Heartbeat, HeartbeatTable
 from .sockets import Listener, bind_all
 from .workers.base import APP_LOAD_ERROR, WORKER_BOOT_ERROR, WorkerContext, remember_early_signal
 
 if TYPE_CHECKING:
+    from .cli import Startup
     from .logs import Logs
+    from .reload import Reload
     from .wsgi import WSGIApp
+
+
+def _no_reload() -> Startup:
+    raise CorralError("this master was not started by the corral command: nothing to reload")
 
 
 def set_title(title: str) -> None:
@@ -54,6 +61,7 @@ class _Child:
     slot: int
     aborted_at: float = 0.0  # when SIGABRT was sent for a timeout
     retiring: bool = False  # sent TERM by the master, or retiring on its own (max-requests)
+    generation: int = 0  # the reload (HUP) that started it; 0: the first workers
 
 
 _SIGNALS: dict[int, str] = {
@@ -96,6 +104,18 @@ class Arbiter:
         self._heartbeats: HeartbeatTable | None = None
         self._pidfile: str | None = None
         self._stopping = False
+        self.generation = 0  # the workers' now serving; a reload starts a new one
+        self.generations = 0  # how many were ever started
+        self._reload: Reload | None = None
+        # Set by the CLI: how to read the configuration again (HUP), and what to re-exec.
+        self.reload_config: Callable[[], Startup] = _no_reload
+        self.argv: list[str] = []
+        self.start_dir = os.getcwd()
+
+    @property
+    def heartbeats(self) -> HeartbeatTable:
+        assert self._heartbeats is not None, "the master is not running"
+        return self._heartbeats
 
     @property
     def WORKERS(self) -> dict[int, Any]:
@@ -203,7 +223,11 @@ class Arbiter:
         self._kill_workers(signal.SIGUSR1)
 
     def _handle_hup(self) -> None:
-        self.log.warning("Handling signal: hup: configuration reload is not implemented yet")
+        if self._reload is not None:
+            self.log.warning("Handling signal: hup: a reload is already in progress; ignored")
+            return
+        self.log.info("Handling signal: hup (reloading)")
+        self._reload = reload.begin(self)
 
     def _handle_usr2(self) -> None:
         self.log.warning("Handling signal: usr2: re-exec upgrade is not implemented yet")
@@ -225,7 +249,7 @@ class Arbiter:
         for pid, child in self.children.items():
             if not child.retiring and table.retiring(child.slot):
                 child.retiring = True
-            if not child.retiring:
+            if not child.retiring and child.generation == self.generation:
                 serving.append((child.worker.age, pid))
         if len(serving) != self.num_workers or len(serving) != len(self.children):
             self.log.debug(
@@ -239,9 +263,12 @@ class Arbiter:
         if len(serving) > self.num_workers:
             # Retire the oldest workers first.
             for _age, pid in sorted(serving)[: len(serving) - self.num_workers]:
-                self._retire(pid)
+                self.retire_worker(pid)
+        elif self._reload is not None and self._reload.ready(self, [p for _a, p in serving]):
+            self._reload.complete(self)
+            self._reload = None
 
-    def _retire(self, pid: int) -> None:
+    def retire_worker(self, pid: int) -> None:
         """Ask a worker to finish what it holds and exit (docs/SIGNALS.md, TERM)."""
         child = self.children[pid]
         child.retiring = True
@@ -268,7 +295,7 @@ class Arbiter:
         pid = os.fork()
         if pid:
             worker.pid = pid
-            self.children[pid] = _Child(worker, slot)
+            self.children[pid] = _Child(worker, slot, generation=self.generation)
             self.log.info("Booting worker with pid: %s", pid)
             return
         self._run_child(worker)
@@ -327,6 +354,22 @@ class Arbiter:
                     self.log.warning("Worker (pid:%s) was killed by signal %s", pid, name)
             else:
                 code = os.WEXITSTATUS(status)
+                booting = code in (APP_LOAD_ERROR, WORKER_BOOT_ERROR) and not self._stopping
+                if booting and child.generation != self.generation:
+                    # A worker of a reload already rolled back: its failure was reported.
+                    self.cfg.child_exit(self, child.worker)
+                    continue
+                if booting and self._reload is not None and child.generation == self.generation:
+                    # A new worker of a reload cannot boot: keep the old ones serving.
+                    why = (
+                        "App failed to load."
+                        if code == APP_LOAD_ERROR
+                        else "Worker failed to boot."
+                    )
+                    self._reload.roll_back(self, f"a new worker could not start ({why})")
+                    self._reload = None
+                    self.cfg.child_exit(self, child.worker)
+                    continue
                 if code == APP_LOAD_ERROR and not self._stopping:
                     raise HaltServer("App failed to load.", APP_LOAD_ERROR)
                 if code == WORKER_BOOT_ERROR and not self._stopping:

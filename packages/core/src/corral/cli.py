@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from .errors import CorralError, InfoExit, UsageError
 
@@ -27,32 +29,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def run(argv: list[str]) -> int:
-    from .appload import load_app, prepare_import_path
-    from .arbiter import Arbiter
-    from .config import load_config
+@dataclass
+class Startup:
+    """What the master needs from a configuration: checked, with its logs open."""
+
+    cfg: Any
+    logs: Any
+    worker_class: type[Any]
+
+
+def prepare(cfg: Any) -> Startup:
+    """Everything a configuration needs before the master can use it, every check that
+    can fail done first. Used at start and again on HUP (corral.reload)."""
+    from .appload import prepare_import_path
     from .logs import Logs
     from .plugins import load_worker_class
     from .sockets import parse_address
 
-    cfg = load_config(argv, os.environ)
-    if cfg.print_config:
-        for name, value in cfg.to_dict().items():
-            sys.stdout.write(f"{name:<28} = {value!r}\n")
-        return 0
-    logs = Logs(
-        loglevel=cfg.loglevel,
-        errorlog=cfg.errorlog,
-        accesslog=cfg.accesslog,
-        access_log_format=cfg.access_log_format,
-        proc_name=cfg.proc_name or "corral",
-    )
-    for warning in cfg.warnings:
-        logs.warning("%s", warning)
-    for item in cfg.raw_env or ():
-        key, _, value = item.partition("=")
-        os.environ[key] = value
-    prepare_import_path(cfg.chdir, cfg.pythonpath)
     if not cfg.app_uri:
         raise UsageError(
             "no application given: corral [OPTIONS] MODULE:VARIABLE "
@@ -65,18 +58,58 @@ def run(argv: list[str]) -> int:
         from .proxy import load_codec
 
         load_codec()  # a missing codec is a start-up error, not a worker crash
-        if "*" in cfg.proxy_allow_ips:
-            logs.warning(
-                "--proxy-allow-from '*': any peer may claim any client address with a PROXY "
-                "header; only use it when nothing but your proxies can reach the port"
-            )
+    logs = Logs(
+        loglevel=cfg.loglevel,
+        errorlog=cfg.errorlog,
+        accesslog=cfg.accesslog,
+        access_log_format=cfg.access_log_format,
+        proc_name=cfg.proc_name or "corral",
+    )
+    for warning in cfg.warnings:
+        logs.warning("%s", warning)
+    if cfg.proxy_protocol != "off" and "*" in cfg.proxy_allow_ips:
+        logs.warning(
+            "--proxy-allow-from '*': any peer may claim any client address with a PROXY "
+            "header; only use it when nothing but your proxies can reach the port"
+        )
+    for item in cfg.raw_env or ():
+        key, _, value = item.partition("=")
+        os.environ[key] = value
+    prepare_import_path(cfg.chdir, cfg.pythonpath)
+    return Startup(cfg, logs, worker_class)
+
+
+def run(argv: list[str]) -> int:
+    from .appload import load_app
+    from .arbiter import Arbiter
+    from .config import load_config
+
+    start_dir = os.getcwd()
+    cfg = load_config(argv, os.environ)
+    if cfg.print_config:
+        for name, value in cfg.to_dict().items():
+            sys.stdout.write(f"{name:<28} = {value!r}\n")
+        return 0
+    startup = prepare(cfg)
+    app_uri = cfg.app_uri
+    assert app_uri is not None  # prepare() refuses a configuration without one
     if cfg.check_config:
-        load_app(cfg.app_uri)
+        load_app(app_uri)
         sys.stdout.write(f"configuration OK: {cfg.app_uri} loads, worker '{cfg.worker_class}'\n")
         return 0
     app = None
     if cfg.preload_app:
         # Gevent and eventlet workers monkey-patch the master before the app is imported.
-        getattr(worker_class, "prepare_master", lambda cfg: None)(cfg)
-        app = load_app(cfg.app_uri)
-    return Arbiter(cfg, logs, worker_class, app).run()
+        getattr(startup.worker_class, "prepare_master", lambda cfg: None)(cfg)
+        app = load_app(app_uri)
+
+    def reload_config() -> Startup:
+        # The same command line and environment as at start, read afresh, from where
+        # corral was started (--chdir may have moved the master since).
+        return prepare(load_config(argv, os.environ, cwd=start_dir))
+
+    arbiter = Arbiter(cfg, startup.logs, startup.worker_class, app)
+    arbiter.reload_config = reload_config
+    arbiter.argv = list(argv)
+    arbiter.start_dir = start_dir
+    return arbiter.run()

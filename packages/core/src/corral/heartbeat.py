@@ -1,10 +1,11 @@
 """Worker liveness and life-cycle state, without touching the disk.
 
 The master maps one anonymous shared-memory region before forking. Each worker owns one
-slot in it, two 8-byte words: the ``time.monotonic()`` of its last beat, stored from its
+slot in it, three 8-byte words: the ``time.monotonic()`` of its last beat, stored from its
 loop (CLOCK_MONOTONIC is system-wide on Linux, so the master compares it with its own
 clock), and when it began to retire (0: it has not), which a worker that retires on its
-own (``--max-requests``) sets so the master starts its replacement at once. One more word
+own (``--max-requests``) sets so the master starts its replacement at once, and when it
+booted (loaded the application), which a reload waits for. One more word
 after the slots says the whole server is stopping (the master sets it before it sends
 TERM), which is how a retiring worker tells a server stop from its own retirement. No
 file, no ``fchmod``: Gunicorn's temporary-file heartbeat stalls when the temporary
@@ -17,7 +18,7 @@ import mmap
 import struct
 import time
 
-_SLOT = struct.Struct("dd")  # last beat, retiring since (0.0: not retiring)
+_SLOT = struct.Struct("ddd")  # last beat, retiring since, booted at (0.0: not yet)
 _FLAG = struct.Struct("d")
 
 
@@ -35,7 +36,7 @@ class HeartbeatTable:
         if not self._free:
             raise RuntimeError(f"more than {self.capacity} workers")
         index = self._free.pop()
-        _SLOT.pack_into(self._mem, index * _SLOT.size, time.monotonic(), 0.0)
+        _SLOT.pack_into(self._mem, index * _SLOT.size, time.monotonic(), 0.0, 0.0)
         return index
 
     def release(self, index: int) -> None:
@@ -56,6 +57,13 @@ class HeartbeatTable:
 
     def retiring(self, index: int) -> bool:
         value: float = _SLOT.unpack_from(self._mem, index * _SLOT.size)[1]
+        return value != 0.0
+
+    def mark_booted(self, index: int) -> None:
+        _FLAG.pack_into(self._mem, index * _SLOT.size + 2 * _FLAG.size, time.monotonic())
+
+    def booted(self, index: int) -> bool:
+        value: float = _SLOT.unpack_from(self._mem, index * _SLOT.size)[2]
         return value != 0.0
 
     @property
@@ -93,6 +101,10 @@ class Heartbeat:
     def retiring(self) -> None:
         """Tell the master this worker has begun to retire."""
         self.table.mark_retiring(self.index)
+
+    def booted(self) -> None:
+        """Tell the master this worker has loaded the application and serves."""
+        self.table.mark_booted(self.index)
 
     @property
     def server_stopping(self) -> bool:

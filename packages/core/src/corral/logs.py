@@ -607,15 +607,20 @@ class Logs:
             handler = logging.NullHandler()
         self._handler = handler
 
-        logger = logging.getLogger(ERROR_LOGGER_NAME)
-        # A later Logs (e.g. after a configuration reload) replaces an earlier one's output.
+        self._level = level
+        self._logger = logging.getLogger(ERROR_LOGGER_NAME)
+        self.activate()
+
+    def activate(self) -> None:
+        """Make this the error log's output. A later Logs (after a configuration reload)
+        replaces an earlier one's; a reload that fails activates the earlier one again."""
+        logger = self._logger
         for old in list(logger.handlers):
             if isinstance(old, (_SinkHandler, logging.NullHandler)):
                 logger.removeHandler(old)
-        logger.addHandler(handler)
-        logger.setLevel(level)
+        logger.addHandler(self._handler)
+        logger.setLevel(self._level)
         logger.propagate = False
-        self._logger = logger
 
     # -- error log ---------------------------------------------------------------------
 
@@ -684,6 +689,14 @@ class Logs:
                 self._logger.error(
                     "cannot reopen %s file %r: %s", what, sink.path, exc.strerror or exc
                 )
+
+    def close_files(self) -> None:
+        """Close this Logs' files without touching the logger (another Logs is active)."""
+        self._handler.close()
+        for sink in (self._error_sink, self._access_sink):
+            if sink is not None:
+                sink.close()
+        self._access_sink = None
 
     def close(self) -> None:
         """Close log files. Later messages and access lines are dropped."""

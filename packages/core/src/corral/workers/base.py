@@ -151,6 +151,7 @@ class BaseWorker:
         self.load_wsgi()
         self.cfg.post_worker_init(self)
         self.booted = True
+        self.ctx.heartbeat.booted()
         self.log.debug(
             "Worker booted (pid:%s, class %s, max requests %s)",
             self.pid,
