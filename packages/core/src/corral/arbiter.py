@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, reload
+from . import __version__, reexec, reload
 from .errors import CorralError
 from .heartbeat import Heartbeat, HeartbeatTable
 from .sockets import Listener, bind_all
@@ -32,6 +32,14 @@ if TYPE_CHECKING:
     from .logs import Logs
     from .reload import Reload
     from .wsgi import WSGIApp
+
+
+def _has_controlling_terminal() -> bool:
+    try:
+        os.close(os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY))
+    except OSError:
+        return False
+    return True
 
 
 def _no_reload() -> Startup:
@@ -102,8 +110,11 @@ class Arbiter:
         self._queue: deque[int] = deque()
         self._wake_r = self._wake_w = -1
         self._heartbeats: HeartbeatTable | None = None
-        self._pidfile: str | None = None
+        self.pidfile_path: str | None = None
         self._stopping = False
+        self.reexec_pid = 0  # the new master started by USR2, while it runs
+        self.old_master_pid = 0  # the master whose USR2 started this one
+        self._reexeced = False  # a new master shares the sockets: never unlink them
         self.generation = 0  # the workers' now serving; a reload starts a new one
         self.generations = 0  # how many were ever started
         self._reload: Reload | None = None
@@ -127,7 +138,9 @@ class Arbiter:
         """Serve until stopped; returns the process exit code."""
         self.pid = os.getpid()
         self.cfg.on_starting(self)
-        self.listeners[:] = bind_all(list(self.cfg.bind), int(self.cfg.backlog))
+        self.old_master_pid = reexec.old_master()
+        inherited = reexec.inherited()
+        self.listeners[:] = bind_all(list(self.cfg.bind), int(self.cfg.backlog), inherited)
         self._init_signals()
         self._heartbeats = HeartbeatTable(max(1024, self.num_workers * 2))
         set_title(f"corral: master [{self.proc_name}]")
@@ -230,11 +243,22 @@ class Arbiter:
         self._reload = reload.begin(self)
 
     def _handle_usr2(self) -> None:
-        self.log.warning("Handling signal: usr2: re-exec upgrade is not implemented yet")
+        if self.reexec_pid:
+            self.log.warning(
+                "Handling signal: usr2: a new master (pid:%s) runs already; ignored",
+                self.reexec_pid,
+            )
+            return
+        self.reexec_pid = reexec.begin(self)
+        self._reexeced = self._reexeced or bool(self.reexec_pid)
 
     def _handle_winch(self) -> None:
-        # Only meaningful for a daemonised master, which corral does not do.
-        self.log.debug("Handling signal: winch (ignored)")
+        # A terminal sends WINCH when it is resized: only a master without one obeys it.
+        if _has_controlling_terminal():
+            self.log.debug("Handling signal: winch (ignored: a terminal may send it)")
+            return
+        self.log.info("Handling signal: winch (stopping the workers; the master stays)")
+        self.num_workers = 0
 
     # --------------------------------------------------------------- workers
 
@@ -342,6 +366,10 @@ class Arbiter:
                 return
             child = self.children.pop(pid, None)
             if child is None:
+                if pid == self.reexec_pid:
+                    reexec.failed(self, pid, status)
+                    self.reexec_pid = 0
+                    self._reexeced = False  # nobody else serves on the sockets
                 continue
             assert self._heartbeats is not None
             self._heartbeats.release(child.slot)
@@ -411,10 +439,12 @@ class Arbiter:
 
     def _stop(self, graceful: bool) -> None:
         self._stopping = True
-        if self._heartbeats is not None:
+        shared = reexec.other_master_serves(self)
+        if self._heartbeats is not None and not shared:
             self._heartbeats.mark_stopping()  # workers: drain the backlog, close idle ones
         for listener in self.listeners:
-            listener.close()  # new connections are refused from now on
+            # New connections are refused from now on (by this master).
+            listener.close(unlink=not (shared or self._reexeced))
         self._kill_workers(signal.SIGTERM if graceful else signal.SIGQUIT)
         deadline = time.monotonic() + float(self.cfg.graceful_timeout)
         while self.children and time.monotonic() < deadline:
@@ -432,10 +462,10 @@ class Arbiter:
 
     def _cleanup(self) -> None:
         for listener in self.listeners:
-            listener.close()
-        if self._pidfile:
+            listener.close(unlink=not self._reexeced)  # a new master may serve on them
+        if self.pidfile_path:
             try:
-                os.unlink(self._pidfile)
+                os.unlink(self.pidfile_path)
             except OSError:
                 pass
         try:
@@ -450,4 +480,4 @@ class Arbiter:
                 f.write(f"{self.pid}\n")
         except OSError as exc:
             raise CorralError(f"cannot write pid file '{path}': {exc.strerror}") from None
-        self._pidfile = path
+        self.pidfile_path = path

@@ -151,11 +151,22 @@ def _adopt_fd(text: str, fd: int) -> Listener:
     return Listener(sock, text, kind)
 
 
-def bind_all(addresses: list[str], backlog: int) -> list[Listener]:
-    """Bind every address, or none: on failure the ones already bound are closed."""
+def bind_all(
+    addresses: list[str], backlog: int, inherited: dict[str, Listener] | None = None
+) -> list[Listener]:
+    """Bind every address, or none: on failure the ones already bound are closed.
+
+    ``inherited``: sockets a previous master left open (corral.reexec), by bind text; an
+    address found there is adopted instead of bound, and the ones not wanted are closed.
+    """
     listeners: list[Listener] = []
+    inherited = dict(inherited or {})
     try:
         for text in addresses:
+            adopted = inherited.pop(text, None)
+            if adopted is not None:
+                listeners.append(adopted)
+                continue
             kind, where = parse_address(text)
             if kind == "unix":
                 assert isinstance(where, str)
@@ -170,6 +181,9 @@ def bind_all(addresses: list[str], backlog: int) -> list[Listener]:
         for listener in listeners:
             listener.close()
         raise
+    finally:
+        for unwanted in inherited.values():
+            unwanted.close(unlink=False)
     for listener in listeners:
         listener.sock.set_inheritable(True)
     return listeners

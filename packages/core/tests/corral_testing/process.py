@@ -24,6 +24,19 @@ def rss_kib(pid: int) -> int:
     raise LookupError(f"no VmRSS for {pid}")
 
 
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def children_of(pid: int) -> list[int]:
+    return _children(pid)
+
+
 def _children(pid: int) -> list[int]:
     try:
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
@@ -41,7 +54,9 @@ class CorralProcess:
         cwd: str | os.PathLike[str] | None = None,
         env: dict[str, str] | None = None,
         bind: str | None = "127.0.0.1:0",
+        new_session: bool = False,
     ) -> None:
+        self.new_session = new_session  # no controlling terminal (setsid), like a service
         self.args = list(args)
         if bind is not None:
             self.args = ["-b", bind, *self.args]
@@ -59,7 +74,12 @@ class CorralProcess:
     def start(self, timeout: float = 15.0, wait_workers: int | None = None) -> CorralProcess:
         cmd = [sys.executable, "-m", "corral", *self.args]
         self.proc = subprocess.Popen(
-            cmd, cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            cmd,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=self.new_session,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
