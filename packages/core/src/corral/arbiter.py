@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, reexec, reload
+from . import __version__, privileges, reexec, reload
 from .errors import CorralError
 from .heartbeat import Heartbeat, HeartbeatTable
 from .sockets import Listener, bind_all
@@ -128,6 +128,11 @@ class Arbiter:
         assert self._heartbeats is not None, "the master is not running"
         return self._heartbeats
 
+    def owned_files(self) -> list[str]:
+        """Files the workers must still write after --user/--group: logs, unix sockets."""
+        sockets = [listener.path for listener in self.listeners if listener.path]
+        return [*self.log.file_paths(), *sockets]
+
     @property
     def WORKERS(self) -> dict[int, Any]:
         return {pid: child.worker for pid, child in self.children.items()}
@@ -140,7 +145,10 @@ class Arbiter:
         self.cfg.on_starting(self)
         self.old_master_pid = reexec.old_master()
         inherited = reexec.inherited()
-        self.listeners[:] = bind_all(list(self.cfg.bind), int(self.cfg.backlog), inherited)
+        self.listeners[:] = bind_all(
+            list(self.cfg.bind), int(self.cfg.backlog), inherited, self.cfg.umask
+        )
+        privileges.hand_over(self.cfg, self.owned_files())
         self._init_signals()
         self._heartbeats = HeartbeatTable(max(1024, self.num_workers * 2))
         set_title(f"corral: master [{self.proc_name}]")
@@ -233,6 +241,10 @@ class Arbiter:
     def _handle_usr1(self) -> None:
         self.log.info("Handling signal: usr1 (reopening log files)")
         self.log.reopen()
+        try:
+            privileges.hand_over(self.cfg, self.log.file_paths())  # the new files, too
+        except CorralError as exc:
+            self.log.error("%s", exc.message)
         self._kill_workers(signal.SIGUSR1)
 
     def _handle_hup(self) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import privileges
 from .errors import CorralError, InfoExit, UsageError
 
 
@@ -54,6 +55,7 @@ def prepare(cfg: Any) -> Startup:
     for address in cfg.bind:
         parse_address(address)
     worker_class = load_worker_class(cfg.worker_class)
+    privileges.check(cfg)
     if cfg.proxy_protocol != "off":
         from .proxy import load_codec
 

@@ -690,6 +690,11 @@ class Logs:
                     "cannot reopen %s file %r: %s", what, sink.path, exc.strerror or exc
                 )
 
+    def file_paths(self) -> list[str]:
+        """The log files this Logs writes (not stderr/stdout)."""
+        sinks = (self._error_sink, self._access_sink)
+        return [sink.path for sink in sinks if sink is not None and sink.path is not None]
+
     def close_files(self) -> None:
         """Close this Logs' files without touching the logger (another Logs is active)."""
         self._handler.close()

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import privileges
 from .errors import CorralError
 from .sockets import Listener, bind_all
 
@@ -120,7 +121,7 @@ def begin(arbiter: Arbiter) -> Reload | None:
     kept = {listener.bind: listener for listener in previous.listeners}
     wanted = list(cfg.bind)
     try:
-        bound = bind_all([a for a in wanted if a not in kept], int(cfg.backlog))
+        bound = bind_all([a for a in wanted if a not in kept], int(cfg.backlog), umask=cfg.umask)
     except CorralError as exc:
         startup.logs.close_files()
         previous.log.activate()
@@ -132,6 +133,11 @@ def begin(arbiter: Arbiter) -> Reload | None:
     reload = Reload(arbiter.generations, arbiter.generation, previous, bound)
     _State(cfg, startup.logs, startup.worker_class, int(cfg.workers), listeners).apply(arbiter)
     arbiter.generation = reload.generation
+    try:
+        privileges.hand_over(cfg, arbiter.owned_files())
+    except CorralError as exc:
+        reload.roll_back(arbiter, exc.message)
+        return None
     for listener in bound:
         arbiter.log.info("Listening at: %s (%s)", listener.url, arbiter.pid)
     try:

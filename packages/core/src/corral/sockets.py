@@ -113,7 +113,7 @@ def _bind_tcp(text: str, host: str, port: int, backlog: int) -> Listener:
     return Listener(sock, text, "tcp")
 
 
-def _bind_unix(text: str, path: str, backlog: int) -> Listener:
+def _bind_unix(text: str, path: str, backlog: int, umask: int | None = None) -> Listener:
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -133,12 +133,16 @@ def _bind_unix(text: str, path: str, backlog: int) -> Listener:
         finally:
             probe.close()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(umask) if umask is not None else None  # --umask: the file's mode
     try:
         sock.bind(path)
         sock.listen(backlog)
     except OSError as exc:
         sock.close()
         raise _explain(text, exc) from None
+    finally:
+        if old_umask is not None:
+            os.umask(old_umask)
     return Listener(sock, text, "unix", path=path)
 
 
@@ -152,7 +156,10 @@ def _adopt_fd(text: str, fd: int) -> Listener:
 
 
 def bind_all(
-    addresses: list[str], backlog: int, inherited: dict[str, Listener] | None = None
+    addresses: list[str],
+    backlog: int,
+    inherited: dict[str, Listener] | None = None,
+    umask: int | None = None,
 ) -> list[Listener]:
     """Bind every address, or none: on failure the ones already bound are closed.
 
@@ -170,7 +177,7 @@ def bind_all(
             kind, where = parse_address(text)
             if kind == "unix":
                 assert isinstance(where, str)
-                listeners.append(_bind_unix(text, where, backlog))
+                listeners.append(_bind_unix(text, where, backlog, umask))
             elif kind == "fd":
                 assert isinstance(where, int)
                 listeners.append(_adopt_fd(text, where))

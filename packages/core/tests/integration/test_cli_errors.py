@@ -150,8 +150,6 @@ def test_help_and_version():
         (("--certfile", "site.pem", "--keyfile", "site.key"), "certfile"),
         (("--keyfile", "site.key"), "keyfile"),
         (("-D",), "daemon"),
-        (("--user", "nobody"), "user"),
-        (("--group", "nogroup"), "group"),
         (("--paste", "development.ini"), "paste"),
     ],
 )

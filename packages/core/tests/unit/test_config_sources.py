@@ -435,8 +435,6 @@ def test_did_you_mean_only_for_close_names(tmp_path: Path) -> None:
         ("certfile", "'/etc/ssl/site.pem'"),
         ("keyfile", "'/etc/ssl/site.key'"),
         ("daemon", "True"),
-        ("user", "'nobody'"),
-        ("group", "'nogroup'"),
         ("paste", "'development.ini'"),
         ("ssl_context", "lambda config, default: default()"),
     ],

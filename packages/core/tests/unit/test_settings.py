@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,10 @@ EXPECTED_DEFAULTS: dict[str, Any] = {
     "chdir": None,
     "raw_env": [],
     "pidfile": None,
+    "user": None,
+    "group": None,
+    "initgroups": False,
+    "umask": None,
     "pythonpath": [],
     "check_config": False,
     "print_config": False,
@@ -110,6 +113,10 @@ EXPECTED_FLAGS = {
     "raw_env": ("-e", "--env"),
     "preload_app": ("--preload",),
     "pidfile": ("-p", "--pid"),
+    "user": ("-u", "--user"),
+    "group": ("-g", "--group"),
+    "initgroups": ("--initgroups",),
+    "umask": ("-m", "--umask"),
     "proc_name": ("-n", "--name"),
     "loglevel": ("--log-level",),
     "accesslog": ("--access-logfile",),
@@ -170,7 +177,6 @@ def test_unsupported_names_do_not_overlap_the_table() -> None:
         "certfile",
         "keyfile",
     } <= unsupported
-    assert {"user", "group", "umask"} <= unsupported
 
 
 def test_setting_rows_are_frozen() -> None:
@@ -277,6 +283,13 @@ FLAG_CASES: list[tuple[list[str], str, Any]] = [
     (["--preload"], "preload_app", True),
     (["-p", "/run/corral.pid"], "pidfile", "/run/corral.pid"),
     (["--pid", "x.pid"], "pidfile", "x.pid"),
+    (["-u", "0"], "user", 0),
+    (["--user", "root"], "user", 0),
+    (["-g", "0"], "group", 0),
+    (["--group", "root"], "group", 0),
+    (["--initgroups"], "initgroups", True),
+    (["-m", "0o22"], "umask", 0o22),
+    (["--umask", "0x12"], "umask", 0x12),
     (["-n", "shop"], "proc_name", "shop"),
     (["--name", "shop"], "proc_name", "shop"),
     (["--log-level", "DEBUG"], "loglevel", "debug"),
@@ -426,8 +439,6 @@ def test_unsupported_gunicorn_flags_warn_and_are_ignored() -> None:
         ["--keyfile", "site.key"],
         ["-D"],
         ["--daemon"],
-        ["--user", "nobody"],
-        ["-g", "nogroup"],
         ["--paste", "development.ini"],
     ],
 )
@@ -439,14 +450,18 @@ def test_unsupported_flags_whose_absence_is_a_hazard_are_refused(argv: list[str]
     assert "corral refuses to start rather than ignore it" in info.value.message
 
 
-def test_user_and_group_naming_the_current_identity_ask_for_nothing() -> None:
+def test_user_and_group_are_resolved_to_ids_and_unknown_ones_refused() -> None:
     import grp
     import pwd
 
-    user = pwd.getpwuid(os.geteuid()).pw_name
-    group = grp.getgrgid(os.getegid()).gr_name
-    cfg = load_config(["-u", user, "-g", group, "--user", str(os.geteuid()), "a:app"], {}, cwd="/")
-    assert cfg.warnings == []
+    cfg = load_config(["-u", "nobody", "-g", "nogroup", "--umask", "007", "a:app"], {}, cwd="/")
+    assert cfg.user == pwd.getpwnam("nobody").pw_uid
+    assert cfg.group == grp.getgrnam("nogroup").gr_gid
+    assert cfg.umask == 0o7 and cfg.warnings == []
+    with pytest.raises(UsageError, match="no such user 'nobody-at-all'"):
+        load_config(["-u", "nobody-at-all", "a:app"], {}, cwd="/")
+    with pytest.raises(UsageError, match="umask from 0 to 0o777"):
+        load_config(["-m", "0o1777", "a:app"], {}, cwd="/")
 
 
 def test_help_raises_info_exit_with_every_flag() -> None:

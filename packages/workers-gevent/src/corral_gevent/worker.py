@@ -31,6 +31,9 @@ class GeventWorker(GreenWorker):
     def green_prepare(self) -> None:
         after_fork()
         patch()
+        # The hub now, with everything it imports, while the worker may still read all
+        # that the master can (--user switches identity right after this).
+        gevent.get_hub()
 
     def green_spawn(self, func: Any, *args: Any) -> Any:
         return gevent.spawn(func, *args)

@@ -9,7 +9,6 @@ Names and flags are the same as Gunicorn's, so existing command lines and config
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -88,29 +87,6 @@ class Setting:
 def _inactive(value: object) -> bool:
     """A value that asks for nothing (Gunicorn's "off" for most settings)."""
     return value is None or value is False or value in ("", 0, (), [])
-
-
-def _not_another_user(value: object) -> bool:
-    """``user`` / ``group`` naming the identity corral already runs as asks for nothing."""
-    if _inactive(value):
-        return True
-    import grp
-    import pwd
-
-    text = str(value)
-    try:
-        return int(text) in (os.geteuid(), os.getegid())
-    except ValueError:
-        pass
-    try:
-        if pwd.getpwnam(text).pw_uid == os.geteuid():
-            return True
-    except KeyError:
-        pass
-    try:
-        return grp.getgrnam(text).gr_gid == os.getegid()
-    except KeyError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -619,6 +595,64 @@ write `raw_env = ["FOO=1", "BAR=2"]`.
 """,
     ),
     Setting(
+        name="user",
+        section="Server Mechanics",
+        flags=("-u", "--user"),
+        metavar="USER",
+        validator=v.user,
+        type_doc="str or int",
+        default=None,
+        default_doc="none (the user corral is started as)",
+        doc="""
+Switch worker processes to run as this user (a name or a uid).
+
+The master keeps the identity it was started with (it binds the sockets, often on a port
+below 1024, as root); each worker switches after the fork, before it imports the
+application. Log files and unix socket files corral creates are handed to this user, so
+workers can still reopen the logs on USR1. An unknown user stops corral at start.
+""",
+    ),
+    Setting(
+        name="group",
+        section="Server Mechanics",
+        flags=("-g", "--group"),
+        metavar="GROUP",
+        validator=v.group,
+        type_doc="str or int",
+        default=None,
+        default_doc="none (the group corral is started with)",
+        doc="""
+Switch worker processes to run as this group (a name or a gid), as `user` does.
+""",
+    ),
+    Setting(
+        name="initgroups",
+        section="Server Mechanics",
+        flags=("--initgroups",),
+        action="store_true",
+        validator=v.boolean,
+        type_doc="bool",
+        default=False,
+        doc="""
+With `user`: give the workers that user's supplementary groups (`initgroups(3)`); without
+it they keep none (the master's are dropped).
+""",
+    ),
+    Setting(
+        name="umask",
+        section="Server Mechanics",
+        flags=("-m", "--umask"),
+        metavar="INT",
+        validator=v.umask,
+        type_doc="int",
+        default=None,
+        default_doc="none (the umask corral is started with)",
+        doc="""
+The umask for the unix socket files corral creates (`--bind unix:PATH`), as in Gunicorn:
+an int or a string in octal (`0o07`, `007`) or hex.
+""",
+    ),
+    Setting(
         name="pidfile",
         section="Server Mechanics",
         flags=("-p", "--pid"),
@@ -1047,28 +1081,6 @@ UNSUPPORTED_SETTINGS: tuple[UnsupportedSetting, ...] = (
         "worker_tmp_dir",
         ("--worker-tmp-dir",),
         why="the heartbeat is in shared memory and needs no file",
-    ),
-    UnsupportedSetting(
-        "user",
-        ("-u", "--user"),
-        refuse="the workers would keep running as the user corral was started as (often "
-        "root) instead of this one; start corral as that user instead",
-        inactive=_not_another_user,
-    ),
-    UnsupportedSetting(
-        "group",
-        ("-g", "--group"),
-        refuse="the workers would keep the current group instead of switching to this one; "
-        "start corral with that group instead",
-        inactive=_not_another_user,
-    ),
-    UnsupportedSetting(
-        "umask",
-        ("-m", "--umask"),
-        why="files corral creates (unix sockets) get the umask corral was started with",
-    ),
-    UnsupportedSetting(
-        "initgroups", ("--initgroups",), takes_value=False, why="goes with `user`, refused"
     ),
     UnsupportedSetting("tmp_upload_dir", why="Gunicorn does not use it either"),
     UnsupportedSetting(

@@ -419,3 +419,62 @@ def proxy_protocol_mode(value: object) -> str:
     if isinstance(value, str) and value.strip().lower() in ("off", "v1", "v2", "auto"):
         return value.strip().lower()
     raise ValueError(f"expected one of off, v1, v2, auto, got {_got(value)}")
+
+
+def user(value: object) -> int | None:
+    """A user name or a numeric uid that this machine knows; the uid (None: unchanged)."""
+    import pwd
+
+    if value is None:
+        return None
+    text = _as_text(value, "a user name or uid").strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return int(text)
+    try:
+        return pwd.getpwnam(text).pw_uid
+    except KeyError:
+        raise ValueError(f"no such user {text!r} on this machine") from None
+
+
+def group(value: object) -> int | None:
+    """A group name or a numeric gid that this machine knows; the gid (None: unchanged)."""
+    import grp
+
+    if value is None:
+        return None
+    text = _as_text(value, "a group name or gid").strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return int(text)
+    try:
+        return grp.getgrnam(text).gr_gid
+    except KeyError:
+        raise ValueError(f"no such group {text!r} on this machine") from None
+
+
+def umask(value: object) -> int | None:
+    """A umask: an int, or a string in octal (``"0o22"``, ``"022"``) or hex (``"0x12"``),
+    as Gunicorn accepts; None: the umask corral was started with."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        text = _as_text(value, "a umask").strip().lower()
+        try:
+            if text.startswith("0x"):
+                number = int(text, 16)
+            elif text.startswith("0o"):
+                number = int(text[2:], 8)
+            elif text.startswith("0") and len(text) > 1:
+                number = int(text, 8)
+            else:
+                number = int(text, 10)
+        except ValueError:
+            raise ValueError(f"expected a umask such as 0o22, got {_got(value)}") from None
+    if not 0 <= number <= 0o777:
+        raise ValueError(f"expected a umask from 0 to 0o777, got {_got(value)}")
+    return number

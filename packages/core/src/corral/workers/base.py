@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
+from .. import privileges
 from ..appload import load_app
 from ..config import settings as default_hooks
 from ..errors import AppImportError
@@ -147,6 +148,7 @@ class BaseWorker:
     def run(self) -> None:
         """Runs in the forked child. Returns when the worker should exit."""
         self.pid = os.getpid()
+        privileges.drop(self.cfg)  # --user/--group: before any application code runs
         self.init_signals()
         self.load_wsgi()
         self.cfg.post_worker_init(self)
