@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, privileges, reexec, reload
+from . import __version__, daemon, privileges, reexec, reload
 from .errors import CorralError
 from .heartbeat import Heartbeat, HeartbeatTable
 from .sockets import Listener, bind_all
@@ -149,6 +149,11 @@ class Arbiter:
             list(self.cfg.bind), int(self.cfg.backlog), inherited, self.cfg.umask
         )
         privileges.hand_over(self.cfg, self.owned_files())
+        if self.cfg.daemon and not self.old_master_pid:  # (a USR2 child is detached already)
+            urls = ", ".join(listener.url for listener in self.listeners)
+            self.log.info("Listening at: %s; detaching (--daemon)", urls)
+            daemon.daemonize()
+            self.pid = os.getpid()
         self._init_signals()
         self._heartbeats = HeartbeatTable(max(1024, self.num_workers * 2))
         set_title(f"corral: master [{self.proc_name}]")

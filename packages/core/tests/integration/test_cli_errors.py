@@ -149,7 +149,6 @@ def test_help_and_version():
     [
         (("--certfile", "site.pem", "--keyfile", "site.key"), "certfile"),
         (("--keyfile", "site.key"), "keyfile"),
-        (("-D",), "daemon"),
         (("--paste", "development.ini"), "paste"),
     ],
 )

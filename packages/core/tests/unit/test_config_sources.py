@@ -434,7 +434,6 @@ def test_did_you_mean_only_for_close_names(tmp_path: Path) -> None:
     [
         ("certfile", "'/etc/ssl/site.pem'"),
         ("keyfile", "'/etc/ssl/site.key'"),
-        ("daemon", "True"),
         ("paste", "'development.ini'"),
         ("ssl_context", "lambda config, default: default()"),
     ],

@@ -42,6 +42,7 @@ EXPECTED_DEFAULTS: dict[str, Any] = {
     "chdir": None,
     "raw_env": [],
     "pidfile": None,
+    "daemon": False,
     "user": None,
     "group": None,
     "initgroups": False,
@@ -113,6 +114,7 @@ EXPECTED_FLAGS = {
     "raw_env": ("-e", "--env"),
     "preload_app": ("--preload",),
     "pidfile": ("-p", "--pid"),
+    "daemon": ("-D", "--daemon"),
     "user": ("-u", "--user"),
     "group": ("-g", "--group"),
     "initgroups": ("--initgroups",),
@@ -172,7 +174,6 @@ def test_unsupported_names_do_not_overlap_the_table() -> None:
     assert {
         "worker_tmp_dir",
         "statsd_host",
-        "daemon",
         "reload",
         "certfile",
         "keyfile",
@@ -283,6 +284,8 @@ FLAG_CASES: list[tuple[list[str], str, Any]] = [
     (["--preload"], "preload_app", True),
     (["-p", "/run/corral.pid"], "pidfile", "/run/corral.pid"),
     (["--pid", "x.pid"], "pidfile", "x.pid"),
+    (["-D"], "daemon", True),
+    (["--daemon"], "daemon", True),
     (["-u", "0"], "user", 0),
     (["--user", "root"], "user", 0),
     (["-g", "0"], "group", 0),
@@ -437,8 +440,6 @@ def test_unsupported_gunicorn_flags_warn_and_are_ignored() -> None:
     [
         ["--certfile", "site.pem"],
         ["--keyfile", "site.key"],
-        ["-D"],
-        ["--daemon"],
         ["--paste", "development.ini"],
     ],
 )

@@ -653,6 +653,22 @@ an int or a string in octal (`0o07`, `007`) or hex.
 """,
     ),
     Setting(
+        name="daemon",
+        section="Server Mechanics",
+        flags=("-D", "--daemon"),
+        action="store_true",
+        validator=v.boolean,
+        type_doc="bool",
+        default=False,
+        doc="""
+Detach from the terminal once the sockets are bound: the command returns 0 at once and the
+master runs in the background, its standard streams on `/dev/null` (give
+`--error-logfile` to keep its log). Start-up errors (a port in use, a bad setting) are
+still reported before it detaches. Under systemd, Supervisor, Docker or Kubernetes, leave
+this off: they want the process in the foreground.
+""",
+    ),
+    Setting(
         name="pidfile",
         section="Server Mechanics",
         flags=("-p", "--pid"),
@@ -1069,13 +1085,6 @@ UNSUPPORTED_SETTINGS: tuple[UnsupportedSetting, ...] = (
         ("--reuse-port",),
         takes_value=False,
         why="one listening socket is shared by the workers instead (it serves the same)",
-    ),
-    UnsupportedSetting(
-        "daemon",
-        ("-D", "--daemon"),
-        takes_value=False,
-        refuse="corral would stay in the foreground where a script expects it to detach; run "
-        "it under a process manager (deploy/) instead, or without -D",
     ),
     UnsupportedSetting(
         "worker_tmp_dir",
