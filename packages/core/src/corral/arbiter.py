@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, daemon, privileges, reexec, reload
+from . import __version__, daemon, privileges, reexec, reload, systemd
 from .errors import CorralError
 from .heartbeat import Heartbeat, HeartbeatTable
 from .sockets import Listener, bind_all
@@ -112,6 +112,9 @@ class Arbiter:
         self._heartbeats: HeartbeatTable | None = None
         self.pidfile_path: str | None = None
         self._stopping = False
+        self.systemd = systemd.Notifier()  # takes NOTIFY_SOCKET out of the environment
+        self.socket_activated = False
+        self._ready = False  # READY=1 sent for the workers now serving
         self.reexec_pid = 0  # the new master started by USR2, while it runs
         self.old_master_pid = 0  # the master whose USR2 started this one
         self._reexeced = False  # a new master shares the sockets: never unlink them
@@ -145,9 +148,15 @@ class Arbiter:
         self.cfg.on_starting(self)
         self.old_master_pid = reexec.old_master()
         inherited = reexec.inherited()
-        self.listeners[:] = bind_all(
-            list(self.cfg.bind), int(self.cfg.backlog), inherited, self.cfg.umask
-        )
+        activated = systemd.activated_sockets()
+        if activated is not None:
+            self.socket_activated = True
+            self.listeners[:] = activated
+            self.log.info("Socket activation: %d socket(s) from systemd", len(activated))
+        else:
+            self.listeners[:] = bind_all(
+                list(self.cfg.bind), int(self.cfg.backlog), inherited, self.cfg.umask
+            )
         privileges.hand_over(self.cfg, self.owned_files())
         if self.cfg.daemon and not self.old_master_pid:  # (a USR2 child is detached already)
             urls = ", ".join(listener.url for listener in self.listeners)
@@ -186,7 +195,7 @@ class Arbiter:
 
     def _loop(self) -> int:
         while True:
-            self._wait(1.0)
+            self._wait(self.systemd.tick())  # (WATCHDOG=1 when systemd asks for it)
             while self._queue:
                 name = _SIGNALS[self._queue.popleft()]
                 if name == "chld":
@@ -257,6 +266,8 @@ class Arbiter:
             self.log.warning("Handling signal: hup: a reload is already in progress; ignored")
             return
         self.log.info("Handling signal: hup (reloading)")
+        self.systemd.reloading()
+        self._ready = False  # READY=1 again once the workers then serving have booted
         self._reload = reload.begin(self)
 
     def _handle_usr2(self) -> None:
@@ -299,15 +310,27 @@ class Arbiter:
                 len(self.children) - len(serving),
                 self.num_workers,
             )
+            self.systemd.status(f"{len(serving)} of {self.num_workers} worker(s) serving")
         for _ in range(self.num_workers - len(serving)):
             self._spawn_worker()
         if len(serving) > self.num_workers:
             # Retire the oldest workers first.
             for _age, pid in sorted(serving)[: len(serving) - self.num_workers]:
                 self.retire_worker(pid)
-        elif self._reload is not None and self._reload.ready(self, [p for _a, p in serving]):
+        elif self._reload is not None and self.all_booted([p for _a, p in serving]):
             self._reload.complete(self)
             self._reload = None
+        pids = [pid for _age, pid in serving]
+        if not self._ready and self._reload is None and self.all_booted(pids):
+            self._ready = True
+            self.systemd.ready(len(serving))
+
+    def all_booted(self, pids: list[int]) -> bool:
+        """``pids`` are all ``--workers`` wanted, and each has loaded the application."""
+        table = self.heartbeats
+        return len(pids) == self.num_workers and all(
+            table.booted(self.children[pid].slot) for pid in pids
+        )
 
     def retire_worker(self, pid: int) -> None:
         """Ask a worker to finish what it holds and exit (docs/SIGNALS.md, TERM)."""
@@ -456,6 +479,7 @@ class Arbiter:
 
     def _stop(self, graceful: bool) -> None:
         self._stopping = True
+        self.systemd.stopping()
         shared = reexec.other_master_serves(self)
         if self._heartbeats is not None and not shared:
             self._heartbeats.mark_stopping()  # workers: drain the backlog, close idle ones

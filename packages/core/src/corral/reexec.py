@@ -55,6 +55,10 @@ def begin(arbiter: Arbiter) -> int:
         env = dict(os.environ)
         env[ENV] = json.dumps(fds)
         env[PARENT_ENV] = str(arbiter.pid)
+        env.update(arbiter.systemd.environ_for_exec())
+        if arbiter.socket_activated:  # systemd's sockets are still 3, 4, ...: as it passed them
+            env["LISTEN_FDS"] = str(len(arbiter.listeners))
+            env["LISTEN_PID"] = str(os.getpid())  # the same pid after the exec
         arbiter.cfg.pre_exec(arbiter)
         os.chdir(arbiter.start_dir)
         argv = [sys.executable, "-m", "corral", *arbiter.argv]

@@ -71,13 +71,6 @@ class Reload:
     previous: _State
     bound: list[Listener] = field(default_factory=list)  # listeners this reload bound
 
-    def ready(self, arbiter: Arbiter, serving: list[int]) -> bool:
-        """Every worker of the new generation (``serving``) has booted."""
-        table = arbiter.heartbeats
-        return len(serving) == arbiter.num_workers and all(
-            table.booted(arbiter.children[pid].slot) for pid in serving
-        )
-
     def complete(self, arbiter: Arbiter) -> None:
         """Every new worker serves: retire the old generation, close unused listeners."""
         old = [pid for pid, c in arbiter.children.items() if c.generation != self.generation]

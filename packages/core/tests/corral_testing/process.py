@@ -55,7 +55,11 @@ class CorralProcess:
         env: dict[str, str] | None = None,
         bind: str | None = "127.0.0.1:0",
         new_session: bool = False,
+        pass_fds: tuple[int, ...] = (),
+        prefix: tuple[str, ...] = (),
     ) -> None:
+        self.pass_fds = pass_fds
+        self.prefix = prefix  # a command that execs corral (its pid stays corral's)
         self.new_session = new_session  # no controlling terminal (setsid), like a service
         self.args = list(args)
         if bind is not None:
@@ -72,7 +76,7 @@ class CorralProcess:
     # ------------------------------------------------------------ life cycle
 
     def start(self, timeout: float = 15.0, wait_workers: int | None = None) -> CorralProcess:
-        cmd = [sys.executable, "-m", "corral", *self.args]
+        cmd = [*self.prefix, sys.executable, "-m", "corral", *self.args]
         self.proc = subprocess.Popen(
             cmd,
             cwd=self.cwd,
@@ -80,6 +84,7 @@ class CorralProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=self.new_session,
+            pass_fds=self.pass_fds,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

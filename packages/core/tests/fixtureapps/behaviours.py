@@ -44,6 +44,8 @@ def app(environ, start_response):
         return _text(start_response, "200 OK", "hello")
     if path == "/pid":
         return _text(start_response, "200 OK", str(os.getpid()))
+    if path == "/osenv":  # the worker process's environment variable names
+        return _text(start_response, "200 OK", "\n".join(sorted(os.environ)))
     if path == "/raise":
         raise RuntimeError("boom from the fixture app")
     if path == "/raise-after-start":
