@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from corral_testing import until
 from corral_testing.churn import RequestLoops
 from corral_testing.process import alive
 from harness.corral import StartCorral
@@ -18,13 +19,6 @@ from harness.matrix import Figure
 from harness.proxies import Proxies, Proxy, Stack
 
 MAX_SECONDS = 90.0
-
-
-def _until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def _pid(path: Path) -> int:
@@ -45,7 +39,7 @@ def _operate(operation: str, server, pidfile: Path, loops: list[RequestLoops]) -
     def sent() -> int:
         return sum(loop.tally.sent for loop in loops)
 
-    _until(lambda: sent() > 100, 30, "traffic through the proxy")
+    until(lambda: sent() > 100, 30, "traffic through the proxy")
     if operation == "HUP":
         os.kill(server.pid, signal.SIGHUP)
         server.wait_log("Reload complete", timeout=60)
@@ -53,12 +47,12 @@ def _operate(operation: str, server, pidfile: Path, loops: list[RequestLoops]) -
     else:
         old = server.pid
         os.kill(old, signal.SIGUSR2)
-        _until(lambda: _pid(pidfile) not in (0, old), 30, "the new master's pid file")
+        until(lambda: _pid(pidfile) not in (0, old), 30, "the new master's pid file")
         new_master = _pid(pidfile)
         server.wait_log(rf"\[{new_master}\] \[INFO\] Booting worker", count=2, timeout=60)
         assert server.stop(signal.SIGTERM, timeout=60) == 0
     before = sent()
-    _until(lambda: sent() > before + 100, 30, "traffic after the operation")
+    until(lambda: sent() > before + 100, 30, "traffic after the operation")
     return new_master
 
 

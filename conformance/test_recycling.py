@@ -59,17 +59,12 @@ def _through(proxy: Proxy, server, figure: Figure) -> None:
     assert len(pids) >= RECYCLED
 
 
-@pytest.mark.cell("9 nginx: max-requests recycling under load", proxy="nginx")
-def test_recycling_behind_nginx_fails_no_request(
-    worker: str, stack: Stack, corrals: StartCorral, proxies: Proxies, figure: Figure
+@pytest.mark.cell("9 {proxy}: max-requests recycling under load", proxy="{proxy}")
+@pytest.mark.parametrize("proxy", ["nginx", "haproxy"])
+def test_recycling_behind_a_proxy_fails_no_request(
+    worker: str, proxy: str, stack: Stack, corrals: StartCorral, proxies: Proxies, figure: Figure
 ) -> None:
     server = corrals(worker, stack.gateway, "--max-requests", "50", "--max-requests-jitter", "10")
-    _through(proxies.nginx(f"{server.host}:{server.port}"), server, figure)
-
-
-@pytest.mark.cell("9 HAProxy: max-requests recycling under load", proxy="haproxy")
-def test_recycling_behind_haproxy_fails_no_request(
-    worker: str, stack: Stack, corrals: StartCorral, proxies: Proxies, figure: Figure
-) -> None:
-    server = corrals(worker, stack.gateway, "--max-requests", "50", "--max-requests-jitter", "10")
-    _through(proxies.haproxy(f"{server.host}:{server.port}"), server, figure)
+    upstream = f"{server.host}:{server.port}"
+    front = proxies.nginx(upstream) if proxy == "nginx" else proxies.haproxy(upstream)
+    _through(front, server, figure)

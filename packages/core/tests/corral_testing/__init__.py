@@ -13,9 +13,11 @@ __all__ = [
     "Client",
     "CorralProcess",
     "Response",
+    "get_body",
     "read_response",
     "request",
     "rss_kib",
+    "until",
     "upload",
     "worker_classes",
 ]
@@ -27,3 +29,20 @@ def worker_classes() -> list[str]:
     from importlib.metadata import entry_points
 
     return sorted(ep.name for ep in entry_points(group="corral.workers"))
+
+
+def until(predicate: object, timeout: float, what: str, interval: float = 0.05) -> None:
+    """Wait until ``predicate()`` holds, checking every ``interval`` seconds; fail the test
+    naming ``what`` after ``timeout`` seconds (a bound on progress, not a timing claim)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(interval)
+
+
+def get_body(host: str, port: int, path: str, timeout: float = 10.0) -> bytes:
+    """``GET path`` on a new connection (``Connection: close``); the response body."""
+    raw = f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode()
+    return request(host, port, raw, timeout).body

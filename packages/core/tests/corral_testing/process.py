@@ -24,6 +24,20 @@ def rss_kib(pid: int) -> int:
     raise LookupError(f"no VmRSS for {pid}")
 
 
+def run_corral(
+    *args: str, cwd: object = None, prefix: tuple[str, ...] = (), timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """``[PREFIX...] python -m corral ARGS`` to the end (a command that must exit by
+    itself: a start-up error, ``--check-config``, ``-D``); its output as text."""
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "corral", *args],
+        cwd=str(cwd or FIXTURE_APPS),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def alive(pid: int) -> bool:
     """The process exists and is not a zombie."""
     try:

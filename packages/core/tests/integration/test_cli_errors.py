@@ -9,19 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from corral_testing import FIXTURE_APPS
-
-
-def run_corral(
-    *args: str, cwd=FIXTURE_APPS, prefix: tuple[str, ...] = ()
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*prefix, sys.executable, "-m", "corral", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+from corral_testing.process import run_corral
 
 
 def assert_clean_error(result, code: int, *fragments: str) -> None:

@@ -7,12 +7,10 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
 import time
 
-from corral_testing import FIXTURE_APPS, read_response
-from corral_testing.process import alive
+from corral_testing import read_response
+from corral_testing.process import alive, run_corral
 
 
 def test_daemon_detaches_serves_and_stops_on_term(tmp_path):
@@ -20,13 +18,7 @@ def test_daemon_detaches_serves_and_stops_on_term(tmp_path):
     log = tmp_path / "error.log"
     started = time.monotonic()
     argv = ["-D", "--pid", str(pidfile), "-b", "127.0.0.1:0", "--error-logfile", str(log)]
-    result = subprocess.run(
-        [sys.executable, "-m", "corral", *argv, "-w", "2", "behaviours:app"],
-        cwd=FIXTURE_APPS,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_corral(*argv, "-w", "2", "behaviours:app", timeout=60)
     assert result.returncode == 0, result.stderr
     assert time.monotonic() - started < 30
     deadline = time.monotonic() + 30
@@ -68,12 +60,6 @@ def test_a_daemon_that_cannot_bind_says_so_before_detaching():
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "corral", "-D", "-b", f"127.0.0.1:{port}", "behaviours:app"],
-            cwd=FIXTURE_APPS,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        result = run_corral("-D", "-b", f"127.0.0.1:{port}", "behaviours:app")
     assert result.returncode == 1
     assert "address already in use" in result.stderr and "Traceback" not in result.stderr

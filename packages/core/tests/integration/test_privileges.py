@@ -9,14 +9,13 @@ import pwd
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
 from corral_testing import read_response, worker_classes
+from corral_testing.process import run_corral
 
 APP = """
 import os
@@ -113,13 +112,7 @@ def test_initgroups_gives_the_users_supplementary_groups(corral, public_dir):
     ],
 )
 def test_an_unknown_identity_is_refused_at_start(public_dir, flags, message):
-    result = subprocess.run(
-        [sys.executable, "-m", "corral", *flags, "-b", "127.0.0.1:0", "whoami:app"],
-        cwd=public_dir,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = run_corral(*flags, "-b", "127.0.0.1:0", "whoami:app", cwd=public_dir)
     output = result.stdout + result.stderr
     assert result.returncode == 2, output
     assert message in output and "Traceback" not in output

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import time
 
 import pytest
-from corral_testing import read_response, worker_classes
+from corral_testing import get_body, until, worker_classes
 from corral_testing.churn import RequestLoops
 
 APP = """
@@ -24,19 +22,6 @@ def app(environ, start_response):
     start_response("200 OK", [("Content-Length", str(len(body)))])
     return [body.encode()]
 """
-
-
-def _get(server, path: str) -> bytes:
-    with socket.create_connection((server.host, server.port), timeout=10) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
-        return read_response(sock).body
-
-
-def _until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -54,24 +39,24 @@ def _start(corral, app_dir, *args: str, workers: int = 2):
 @pytest.mark.parametrize("wclass", worker_classes())
 def test_hup_under_load_serves_the_new_code_and_loses_no_request(corral, app_dir, wclass):
     server = _start(corral, app_dir, "-k", wclass)
-    _until(lambda: _get(server, "/") == b"one", 20, "the first version")
+    until(lambda: get_body(server.host, server.port, "/") == b"one", 20, "the first version")
     old = set(server.wait_workers(2))
     fresh = RequestLoops(server.host, server.port, threads=3, keepalive=False, max_seconds=90)
     kept = RequestLoops(server.host, server.port, threads=3, keepalive=True, max_seconds=90)
     with fresh, kept:
-        _until(lambda: fresh.tally.sent > 50 and kept.tally.sent > 50, 30, "traffic")
+        until(lambda: fresh.tally.sent > 50 and kept.tally.sent > 50, 30, "traffic")
         (app_dir / "reloadapp.py").write_text(APP.format(version="second"))
         os.kill(server.pid, signal.SIGHUP)
         server.wait_log("Reload complete: 2 new worker", timeout=60)
-        _until(lambda: not old & set(server.worker_pids()), 60, "the old workers to exit")
+        until(lambda: not old & set(server.worker_pids()), 60, "the old workers to exit")
         before = fresh.tally.sent + kept.tally.sent
-        _until(lambda: fresh.tally.sent + kept.tally.sent > before + 50, 30, "more traffic")
+        until(lambda: fresh.tally.sent + kept.tally.sent > before + 50, 30, "more traffic")
     print(f"HUP [{wclass}]: fresh {fresh.tally.summary()}; keep-alive {kept.tally.summary()}")
     assert fresh.tally.failed == 0, fresh.tally.examples
     assert kept.tally.failed == 0, kept.tally.examples
     new = set(server.worker_pids())
     assert len(new) == 2 and not new & old
-    assert _get(server, "/") == b"second"
+    assert get_body(server.host, server.port, "/") == b"second"
     # Requests were answered by old workers before, and by new ones after.
     seen = fresh.tally.pids | kept.tally.pids
     assert seen & old and seen & new
@@ -83,7 +68,7 @@ def test_hup_applies_a_changed_config_file(corral, app_dir):
     (app_dir / "corral.conf.py").write_text("workers = 3\n")
     os.kill(server.pid, signal.SIGHUP)
     server.wait_log("Reload complete: 3 new worker", timeout=60)
-    _until(lambda: len(server.worker_pids()) == 3, 30, "three workers")
+    until(lambda: len(server.worker_pids()) == 3, 30, "three workers")
 
 
 def test_a_config_file_that_no_longer_loads_leaves_the_workers_serving(corral, app_dir):
@@ -94,7 +79,7 @@ def test_a_config_file_that_no_longer_loads_leaves_the_workers_serving(corral, a
     os.kill(server.pid, signal.SIGHUP)
     server.wait_log("Reload failed, the running workers go on serving: ")
     assert set(server.worker_pids()) == old
-    assert _get(server, "/") == b"one"
+    assert get_body(server.host, server.port, "/") == b"one"
     assert "Traceback" not in server.log.split("Reload failed", 1)[1]
 
 
@@ -104,13 +89,13 @@ def test_an_application_that_no_longer_imports_leaves_the_workers_serving(corral
     (app_dir / "reloadapp.py").write_text("import a_module_that_does_not_exist\n")
     os.kill(server.pid, signal.SIGHUP)
     server.wait_log(r"Reload failed, the running workers go on serving: a new worker could not")
-    _until(lambda: set(server.worker_pids()) == old, 30, "only the old workers")
-    assert _get(server, "/") == b"one"
+    until(lambda: set(server.worker_pids()) == old, 30, "only the old workers")
+    assert get_body(server.host, server.port, "/") == b"one"
     # The master is still whole: a fixed application reloads.
     (app_dir / "reloadapp.py").write_text(APP.format(version="fixed"))
     os.kill(server.pid, signal.SIGHUP)
     server.wait_log("Reload complete: 2 new worker", timeout=60)
-    _until(lambda: _get(server, "/") == b"fixed", 30, "the fixed version")
+    until(lambda: get_body(server.host, server.port, "/") == b"fixed", 30, "the fixed version")
 
 
 def test_with_preload_hup_replaces_the_workers_but_not_the_code(corral, app_dir):
@@ -119,5 +104,7 @@ def test_with_preload_hup_replaces_the_workers_but_not_the_code(corral, app_dir)
     (app_dir / "reloadapp.py").write_text(APP.format(version="second"))
     os.kill(server.pid, signal.SIGHUP)
     server.wait_log("Reload complete: 2 new worker", timeout=60)
-    _until(lambda: not old & set(server.worker_pids()), 30, "the old workers to exit")
-    assert _get(server, "/") == b"one"  # imported once, in the master: documented
+    until(lambda: not old & set(server.worker_pids()), 30, "the old workers to exit")
+    assert (
+        get_body(server.host, server.port, "/") == b"one"
+    )  # imported once, in the master: documented

@@ -14,17 +14,10 @@ import threading
 import time
 
 import pytest
-from corral_testing import read_response, worker_classes
+from corral_testing import read_response, until, worker_classes
 from corral_testing.churn import RequestLoops
 
 WORKERS = worker_classes()
-
-
-def _until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def _loops(server, **kwargs):
@@ -54,10 +47,10 @@ def test_max_requests_recycling_loses_no_request(corral, wclass):
             return server.log.count("Autorestarting worker after current request.")
 
         # Progress, not time: run until ten workers have retired (bounded).
-        _until(lambda: recycled() >= 10, 120, "ten workers to retire")
+        until(lambda: recycled() >= 10, 120, "ten workers to retire")
         # And until both loops have been served by a worker born after the first ones.
         first = {int(p) for p in server.worker_pids()}
-        _until(
+        until(
             lambda: bool(fresh.tally.pids - first) and bool(kept.tally.pids - first),
             60,
             "requests served by the replacements",
@@ -78,11 +71,11 @@ def test_ttin_then_ttou_under_load_loses_no_request(corral, wclass):
         for _ in range(3):
             before = fresh.tally.sent + kept.tally.sent
             os.kill(server.pid, signal.SIGTTIN)
-            _until(lambda: len(server.worker_pids()) == 3, 30, "a third worker")
+            until(lambda: len(server.worker_pids()) == 3, 30, "a third worker")
             os.kill(server.pid, signal.SIGTTOU)
-            _until(lambda: len(server.worker_pids()) == 2, 30, "back to two workers")
+            until(lambda: len(server.worker_pids()) == 2, 30, "back to two workers")
             # Requests kept flowing through the change.
-            _until(lambda b=before: fresh.tally.sent + kept.tally.sent > b + 50, 30, "traffic")
+            until(lambda b=before: fresh.tally.sent + kept.tally.sent > b + 50, 30, "traffic")
     _report(f"ttin/ttou [{wclass}]", fresh, kept)
     assert fresh.tally.failed == 0, fresh.tally.examples
     assert kept.tally.failed == 0, kept.tally.examples

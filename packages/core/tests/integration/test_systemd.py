@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 
-from corral_testing import FIXTURE_APPS, read_response
+from corral_testing import read_response
+from corral_testing.process import run_corral
 
 
 class NotifySocket:
@@ -99,13 +98,7 @@ def test_socket_activation_serves_the_socket_handed_over_as_fd_3(corral):
 
 def test_a_bad_listen_fds_is_one_line_and_no_worker():
     script = 'exec 3<&- 4<&-; export LISTEN_FDS=2 LISTEN_PID=$$; exec "$@"'
-    result = subprocess.run(
-        ["bash", "-c", script, "bash", sys.executable, "-m", "corral", "behaviours:app"],
-        cwd=FIXTURE_APPS,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = run_corral("behaviours:app", prefix=("bash", "-c", script, "bash"))
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "LISTEN_FDS=2: descriptor 3 is not open" in output

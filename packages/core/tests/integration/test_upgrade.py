@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
 
 import pytest
-from corral_testing import read_response, worker_classes
+from corral_testing import get_body, until, worker_classes
 from corral_testing.churn import RequestLoops
 from corral_testing.process import alive, children_of
 
@@ -24,19 +23,6 @@ def app(environ, start_response):
     start_response("200 OK", [("Content-Length", str(len(body)))])
     return [body.encode()]
 """
-
-
-def _get(host, port, path: str) -> bytes:
-    with socket.create_connection((host, port), timeout=10) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
-        return read_response(sock).body
-
-
-def _until(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def _read_pid(path) -> int:
@@ -87,25 +73,25 @@ def test_usr2_then_term_of_the_old_master_loses_no_request(
     fresh = RequestLoops(host, port, threads=3, keepalive=False, max_seconds=120)
     kept = RequestLoops(host, port, threads=3, keepalive=True, max_seconds=120)
     with fresh, kept:
-        _until(lambda: fresh.tally.sent > 50 and kept.tally.sent > 50, 30, "traffic")
+        until(lambda: fresh.tally.sent > 50 and kept.tally.sent > 50, 30, "traffic")
         (tmp_path / "upgradeapp.py").write_text(APP.format(version="new code"))
         os.kill(old_master, signal.SIGUSR2)
-        _until(lambda: _read_pid(pidfile) not in (0, old_master), 30, "the new pid file")
+        until(lambda: _read_pid(pidfile) not in (0, old_master), 30, "the new pid file")
         new_master = _read_pid(pidfile)
         upgraded.append(new_master)
         assert _read_pid(tmp_path / "corral.pid.oldbin") == old_master
-        _until(lambda: len(children_of(new_master)) == 2, 30, "the new master's workers")
-        _until(lambda: _get(host, port, "/") == b"new code", 30, "the new code")
+        until(lambda: len(children_of(new_master)) == 2, 30, "the new master's workers")
+        until(lambda: get_body(host, port, "/") == b"new code", 30, "the new code")
         # The operator stops the old master.
         assert server.stop(signal.SIGTERM, timeout=60) == 0
         before = fresh.tally.sent + kept.tally.sent
-        _until(lambda: fresh.tally.sent + kept.tally.sent > before + 50, 30, "more traffic")
+        until(lambda: fresh.tally.sent + kept.tally.sent > before + 50, 30, "more traffic")
     print(f"USR2 [{wclass}]: fresh {fresh.tally.summary()}; keep-alive {kept.tally.summary()}")
     assert fresh.tally.failed == 0, fresh.tally.examples
     assert kept.tally.failed == 0, kept.tally.examples
     assert alive(new_master) and _read_pid(pidfile) == new_master
     assert not (tmp_path / "corral.pid.oldbin").exists()
-    assert {_get(host, port, "/") for _ in range(10)} == {b"new code"}
+    assert {get_body(host, port, "/") for _ in range(10)} == {b"new code"}
 
 
 def test_a_new_master_that_cannot_boot_leaves_the_old_one_serving(corral, tmp_path, upgraded):
@@ -115,7 +101,7 @@ def test_a_new_master_that_cannot_boot_leaves_the_old_one_serving(corral, tmp_pa
     server.wait_log(r"The new master \(pid:\d+\) exited \(1\); this master goes on serving")
     assert _read_pid(pidfile) == server.pid
     assert not (tmp_path / "corral.pid.oldbin").exists()
-    assert _get(server.host, server.port, "/") == b"old"
+    assert get_body(server.host, server.port, "/") == b"old"
 
 
 def test_winch_stops_the_workers_and_hup_brings_them_back(corral, tmp_path):
@@ -125,9 +111,9 @@ def test_winch_stops_the_workers_and_hup_brings_them_back(corral, tmp_path):
     )  # no controlling terminal, like a service: WINCH cannot be a window resize
     old = set(server.wait_workers(2))
     os.kill(server.pid, signal.SIGWINCH)
-    _until(lambda: not server.worker_pids(), 30, "no workers")
+    until(lambda: not server.worker_pids(), 30, "no workers")
     assert alive(server.pid)
     os.kill(server.pid, signal.SIGHUP)
     new = set(server.wait_workers(2, timeout=30))
     assert not new & old
-    assert _get(server.host, server.port, "/") == b"old"
+    assert get_body(server.host, server.port, "/") == b"old"

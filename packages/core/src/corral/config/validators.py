@@ -421,38 +421,33 @@ def proxy_protocol_mode(value: object) -> str:
     raise ValueError(f"expected one of off, v1, v2, auto, got {_got(value)}")
 
 
-def user(value: object) -> int | None:
-    """A user name or a numeric uid that this machine knows; the uid (None: unchanged)."""
-    import pwd
-
+def _identity(value: object, kind: str, lookup: Callable[[str], int]) -> int | None:
+    """A name or a numeric id that this machine knows; the id (None: unchanged)."""
     if value is None:
         return None
-    text = _as_text(value, "a user name or uid").strip()
+    text = _as_text(value, f"a {kind} name or id").strip()
     if not text:
         return None
     if text.isdigit():
         return int(text)
     try:
-        return pwd.getpwnam(text).pw_uid
+        return lookup(text)
     except KeyError:
-        raise ValueError(f"no such user {text!r} on this machine") from None
+        raise ValueError(f"no such {kind} {text!r} on this machine") from None
+
+
+def user(value: object) -> int | None:
+    """A user name or uid (``--user``)."""
+    import pwd
+
+    return _identity(value, "user", lambda name: pwd.getpwnam(name).pw_uid)
 
 
 def group(value: object) -> int | None:
-    """A group name or a numeric gid that this machine knows; the gid (None: unchanged)."""
+    """A group name or gid (``--group``)."""
     import grp
 
-    if value is None:
-        return None
-    text = _as_text(value, "a group name or gid").strip()
-    if not text:
-        return None
-    if text.isdigit():
-        return int(text)
-    try:
-        return grp.getgrnam(text).gr_gid
-    except KeyError:
-        raise ValueError(f"no such group {text!r} on this machine") from None
+    return _identity(value, "group", lambda name: grp.getgrnam(name).gr_gid)
 
 
 def umask(value: object) -> int | None:
