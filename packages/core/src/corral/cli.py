@@ -56,6 +56,14 @@ def prepare(cfg: Any) -> Startup:
         parse_address(address)
     worker_class = load_worker_class(cfg.worker_class)
     privileges.check(cfg)
+    if cfg.reload and cfg.reload_engine == "inotify":
+        from .reloader import inotify_available
+
+        if not inotify_available():
+            raise UsageError(
+                "--reload-engine inotify needs the inotify_simple package: "
+                "pip install 'corral[reload]' (or use --reload-engine poll)"
+            )
     if cfg.proxy_protocol != "off":
         from .proxy import load_codec
 

@@ -42,6 +42,9 @@ EXPECTED_DEFAULTS: dict[str, Any] = {
     "chdir": None,
     "raw_env": [],
     "pidfile": None,
+    "reload": False,
+    "reload_engine": "auto",
+    "reload_extra_files": [],
     "daemon": False,
     "user": None,
     "group": None,
@@ -114,6 +117,9 @@ EXPECTED_FLAGS = {
     "raw_env": ("-e", "--env"),
     "preload_app": ("--preload",),
     "pidfile": ("-p", "--pid"),
+    "reload": ("--reload",),
+    "reload_engine": ("--reload-engine",),
+    "reload_extra_files": ("--reload-extra-file",),
     "daemon": ("-D", "--daemon"),
     "user": ("-u", "--user"),
     "group": ("-g", "--group"),
@@ -174,7 +180,6 @@ def test_unsupported_names_do_not_overlap_the_table() -> None:
     assert {
         "worker_tmp_dir",
         "statsd_host",
-        "reload",
         "certfile",
         "keyfile",
     } <= unsupported
@@ -284,6 +289,13 @@ FLAG_CASES: list[tuple[list[str], str, Any]] = [
     (["--preload"], "preload_app", True),
     (["-p", "/run/corral.pid"], "pidfile", "/run/corral.pid"),
     (["--pid", "x.pid"], "pidfile", "x.pid"),
+    (["--reload"], "reload", True),
+    (["--reload-engine", "poll"], "reload_engine", "poll"),
+    (
+        ["--reload-extra-file", "a.html", "--reload-extra-file", "b"],
+        "reload_extra_files",
+        ["a.html", "b"],
+    ),
     (["-D"], "daemon", True),
     (["--daemon"], "daemon", True),
     (["-u", "0"], "user", 0),
@@ -425,13 +437,13 @@ def test_abbreviations_are_not_accepted() -> None:
 
 
 def test_unsupported_gunicorn_flags_warn_and_are_ignored() -> None:
-    cfg = load_config(["--worker-tmp-dir", "/dev/shm", "--reload", "app:app"], {}, cwd="/")
+    cfg = load_config(["--worker-tmp-dir", "/dev/shm", "--spew", "app:app"], {}, cwd="/")
     assert cfg.app_uri == "app:app"
     assert cfg.warnings == [
         "option '--worker-tmp-dir' (Gunicorn setting 'worker_tmp_dir') is not supported by "
         "corral and is ignored: the heartbeat is in shared memory and needs no file",
-        "option '--reload' (Gunicorn setting 'reload') is not supported by corral and is "
-        "ignored: workers are not restarted on code changes",
+        "option '--spew' (Gunicorn setting 'spew') is not supported by corral and is "
+        "ignored: a debugging trace; nothing else changes",
     ]
 
 

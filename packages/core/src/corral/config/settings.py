@@ -653,6 +653,49 @@ an int or a string in octal (`0o07`, `007`) or hex.
 """,
     ),
     Setting(
+        name="reload",
+        section="Debugging",
+        flags=("--reload",),
+        action="store_true",
+        validator=v.boolean,
+        type_doc="bool",
+        default=False,
+        doc="""
+Restart workers when a source file they loaded changes (for development).
+
+Each worker watches the files of the modules it imported and `reload_extra_files`; on a
+change it retires (nothing in flight is cut) and its replacement imports the new code.
+With `--preload` the code was imported in the master, so a reload cannot change it.
+""",
+    ),
+    Setting(
+        name="reload_engine",
+        section="Debugging",
+        flags=("--reload-engine",),
+        metavar="STRING",
+        choices=("auto", "poll", "inotify"),
+        validator=v.choice(("auto", "poll", "inotify")),
+        type_doc="auto | poll | inotify",
+        default="auto",
+        doc="""
+How `reload` watches: `inotify` (Linux, `pip install 'corral[reload]'`), `poll` (a `stat`
+of every file once a second), or `auto`: inotify when it is installed, else poll.
+""",
+    ),
+    Setting(
+        name="reload_extra_files",
+        section="Debugging",
+        flags=("--reload-extra-file",),
+        metavar="FILES",
+        action="append",
+        validator=v.string_list,
+        type_doc="list[str]",
+        default=[],
+        doc="""
+More files to watch with `reload` (templates, configuration), beside the modules.
+""",
+    ),
+    Setting(
         name="daemon",
         section="Server Mechanics",
         flags=("-D", "--daemon"),
@@ -1066,11 +1109,6 @@ Chunk extensions carry nothing an application sees; longer ones get 400. 0 means
 # and are ignored; on the command line their flags are accepted, warned about and ignored, so
 # that a Gunicorn command line still starts. When a row above implements one, remove it here.
 UNSUPPORTED_SETTINGS: tuple[UnsupportedSetting, ...] = (
-    UnsupportedSetting(
-        "reload", ("--reload",), takes_value=False, why="workers are not restarted on code changes"
-    ),
-    UnsupportedSetting("reload_engine", ("--reload-engine",), why="goes with `reload`"),
-    UnsupportedSetting("reload_extra_files", ("--reload-extra-file",), why="goes with `reload`"),
     UnsupportedSetting(
         "spew", ("--spew",), takes_value=False, why="a debugging trace; nothing else changes"
     ),

@@ -13,7 +13,7 @@ import os
 import random
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -154,6 +154,8 @@ class BaseWorker:
         self.cfg.post_worker_init(self)
         self.booted = True
         self.ctx.heartbeat.booted()
+        if self.cfg.reload:
+            self.start_reloader()
         self.log.debug(
             "Worker booted (pid:%s, class %s, max requests %s)",
             self.pid,
@@ -225,6 +227,45 @@ class BaseWorker:
             self._nudge_master()
             self._wake_loop()
             self.log.info("Autorestarting worker after current request.")
+
+    # ------------------------------------------------------------ --reload
+
+    def start_reloader(self) -> None:
+        from ..reloader import Reloader
+
+        watcher = Reloader(
+            self.cfg.reload_engine,
+            self.cfg.reload_extra_files or (),
+            self._source_changed,
+            self.wait_readable,
+            self.sleep,
+        )
+        watcher.prepare()
+        self.log.debug("Watching source files for changes (%s)", watcher.engine)
+        self.in_background(watcher.run)
+
+    def _source_changed(self, path: str) -> None:
+        self.log.info("Worker reloading: %s modified", path)
+        self.ctx.heartbeat.retiring()  # the master starts the replacement now
+        self._nudge_master()
+        self.alive = False  # the loop retires the connections it holds
+        self._wake_loop()
+
+    def in_background(self, func: Callable[[], None]) -> None:
+        """Run ``func`` beside the worker's loop: an OS thread (green workers: a green one)."""
+        import threading
+
+        threading.Thread(target=func, name="corral-reloader", daemon=True).start()
+
+    def wait_readable(self, fd: int, timeout: float) -> bool:
+        import select
+
+        return bool(select.select([fd], [], [], timeout)[0])
+
+    def sleep(self, seconds: float) -> None:
+        import time
+
+        time.sleep(seconds)
 
     # ------------------------------------------------------------ retiring
 

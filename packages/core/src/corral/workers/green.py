@@ -85,6 +85,15 @@ class GreenWorker(BaseWorker):
     def green_semaphore(self, value: int) -> Any:
         raise NotImplementedError
 
+    def in_background(self, func: Any) -> None:
+        self.green_spawn(func)
+
+    def wait_readable(self, fd: int, timeout: float) -> bool:
+        return self.green_wait_readable(fd, timeout)
+
+    def sleep(self, seconds: float) -> None:
+        self.green_sleep(seconds)
+
     def green_client(self, sock: socket.socket) -> Any:
         """What the request loop reads and writes (``recv``, ``send``, ``shutdown``,
         ``close``): the accepted cooperative socket unless the library has faster."""
