@@ -31,9 +31,22 @@ def app_dir(tmp_path):
 
 
 def _start(corral, app_dir, *args: str, workers: int = 2):
+    """Start and wait until every worker has imported the application (the debug log says
+    so), so a module changed afterwards is not what the first workers import."""
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     count = () if (app_dir / "corral.conf.py").exists() else ("-w", str(workers))
-    return corral("reloadapp:app", *count, *args, cwd=app_dir, env=env, wait_workers=workers)
+    server = corral(
+        "reloadapp:app",
+        *count,
+        *args,
+        "--log-level",
+        "debug",
+        cwd=app_dir,
+        env=env,
+        wait_workers=workers,
+    )
+    server.wait_log(r"Worker booted \(pid:", count=workers, timeout=60)
+    return server
 
 
 @pytest.mark.parametrize("wclass", worker_classes())
@@ -44,13 +57,13 @@ def test_hup_under_load_serves_the_new_code_and_loses_no_request(corral, app_dir
     fresh = RequestLoops(server.host, server.port, threads=3, keepalive=False, max_seconds=90)
     kept = RequestLoops(server.host, server.port, threads=3, keepalive=True, max_seconds=90)
     with fresh, kept:
-        until(lambda: fresh.tally.sent > 50 and kept.tally.sent > 50, 30, "traffic")
+        until(lambda: fresh.tally.sent > 50 and kept.tally.sent > 50, 60, "traffic")
         (app_dir / "reloadapp.py").write_text(APP.format(version="second"))
         os.kill(server.pid, signal.SIGHUP)
         server.wait_log("Reload complete: 2 new worker", timeout=60)
         until(lambda: not old & set(server.worker_pids()), 60, "the old workers to exit")
         before = fresh.tally.sent + kept.tally.sent
-        until(lambda: fresh.tally.sent + kept.tally.sent > before + 50, 30, "more traffic")
+        until(lambda: fresh.tally.sent + kept.tally.sent > before + 50, 60, "more traffic")
     print(f"HUP [{wclass}]: fresh {fresh.tally.summary()}; keep-alive {kept.tally.summary()}")
     assert fresh.tally.failed == 0, fresh.tally.examples
     assert kept.tally.failed == 0, kept.tally.examples
@@ -68,7 +81,7 @@ def test_hup_applies_a_changed_config_file(corral, app_dir):
     (app_dir / "corral.conf.py").write_text("workers = 3\n")
     os.kill(server.pid, signal.SIGHUP)
     server.wait_log("Reload complete: 3 new worker", timeout=60)
-    until(lambda: len(server.worker_pids()) == 3, 30, "three workers")
+    until(lambda: len(server.worker_pids()) == 3, 60, "three workers")
 
 
 def test_a_config_file_that_no_longer_loads_leaves_the_workers_serving(corral, app_dir):
@@ -77,7 +90,7 @@ def test_a_config_file_that_no_longer_loads_leaves_the_workers_serving(corral, a
     old = set(server.wait_workers(2))
     (app_dir / "corral.conf.py").write_text("workers = (\n")  # a syntax error
     os.kill(server.pid, signal.SIGHUP)
-    server.wait_log("Reload failed, the running workers go on serving: ")
+    server.wait_log("Reload failed, the running workers go on serving: ", timeout=60)
     assert set(server.worker_pids()) == old
     assert get_body(server.host, server.port, "/") == b"one"
     assert "Traceback" not in server.log.split("Reload failed", 1)[1]
@@ -88,14 +101,16 @@ def test_an_application_that_no_longer_imports_leaves_the_workers_serving(corral
     old = set(server.wait_workers(2))
     (app_dir / "reloadapp.py").write_text("import a_module_that_does_not_exist\n")
     os.kill(server.pid, signal.SIGHUP)
-    server.wait_log(r"Reload failed, the running workers go on serving: a new worker could not")
-    until(lambda: set(server.worker_pids()) == old, 30, "only the old workers")
+    server.wait_log(
+        r"Reload failed, the running workers go on serving: a new worker could not", timeout=60
+    )
+    until(lambda: set(server.worker_pids()) == old, 60, "only the old workers")
     assert get_body(server.host, server.port, "/") == b"one"
     # The master is still whole: a fixed application reloads.
     (app_dir / "reloadapp.py").write_text(APP.format(version="fixed"))
     os.kill(server.pid, signal.SIGHUP)
     server.wait_log("Reload complete: 2 new worker", timeout=60)
-    until(lambda: get_body(server.host, server.port, "/") == b"fixed", 30, "the fixed version")
+    until(lambda: get_body(server.host, server.port, "/") == b"fixed", 60, "the fixed version")
 
 
 def test_with_preload_hup_replaces_the_workers_but_not_the_code(corral, app_dir):
@@ -104,7 +119,7 @@ def test_with_preload_hup_replaces_the_workers_but_not_the_code(corral, app_dir)
     (app_dir / "reloadapp.py").write_text(APP.format(version="second"))
     os.kill(server.pid, signal.SIGHUP)
     server.wait_log("Reload complete: 2 new worker", timeout=60)
-    until(lambda: not old & set(server.worker_pids()), 30, "the old workers to exit")
+    until(lambda: not old & set(server.worker_pids()), 60, "the old workers to exit")
     assert (
         get_body(server.host, server.port, "/") == b"one"
     )  # imported once, in the master: documented

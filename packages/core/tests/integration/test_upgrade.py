@@ -55,10 +55,14 @@ def _start(corral, tmp_path, wclass: str, *extra: str):
     server = corral(
         "upgradeapp:app",
         *("-k", wclass, "-w", "2", "-p", str(pidfile), *extra),
+        "--log-level",
+        "debug",
         cwd=tmp_path,
         env=env,
         wait_workers=2,
     )
+    # Both workers have imported the application before the test changes it.
+    server.wait_log(r"Worker booted \(pid:", count=2, timeout=60)
     return server, pidfile
 
 
@@ -73,19 +77,19 @@ def test_usr2_then_term_of_the_old_master_loses_no_request(
     fresh = RequestLoops(host, port, threads=3, keepalive=False, max_seconds=120)
     kept = RequestLoops(host, port, threads=3, keepalive=True, max_seconds=120)
     with fresh, kept:
-        until(lambda: fresh.tally.sent > 50 and kept.tally.sent > 50, 30, "traffic")
+        until(lambda: fresh.tally.sent > 50 and kept.tally.sent > 50, 60, "traffic")
         (tmp_path / "upgradeapp.py").write_text(APP.format(version="new code"))
         os.kill(old_master, signal.SIGUSR2)
-        until(lambda: _read_pid(pidfile) not in (0, old_master), 30, "the new pid file")
+        until(lambda: _read_pid(pidfile) not in (0, old_master), 60, "the new pid file")
         new_master = _read_pid(pidfile)
         upgraded.append(new_master)
         assert _read_pid(tmp_path / "corral.pid.oldbin") == old_master
-        until(lambda: len(children_of(new_master)) == 2, 30, "the new master's workers")
-        until(lambda: get_body(host, port, "/") == b"new code", 30, "the new code")
+        until(lambda: len(children_of(new_master)) == 2, 60, "the new master's workers")
+        until(lambda: get_body(host, port, "/") == b"new code", 60, "the new code")
         # The operator stops the old master.
         assert server.stop(signal.SIGTERM, timeout=60) == 0
         before = fresh.tally.sent + kept.tally.sent
-        until(lambda: fresh.tally.sent + kept.tally.sent > before + 50, 30, "more traffic")
+        until(lambda: fresh.tally.sent + kept.tally.sent > before + 50, 60, "more traffic")
     print(f"USR2 [{wclass}]: fresh {fresh.tally.summary()}; keep-alive {kept.tally.summary()}")
     assert fresh.tally.failed == 0, fresh.tally.examples
     assert kept.tally.failed == 0, kept.tally.examples
@@ -98,7 +102,9 @@ def test_a_new_master_that_cannot_boot_leaves_the_old_one_serving(corral, tmp_pa
     server, pidfile = _start(corral, tmp_path, "sync")
     (tmp_path / "corral.conf.py").write_text("workers = (\n")  # the new master fails on it
     os.kill(server.pid, signal.SIGUSR2)
-    server.wait_log(r"The new master \(pid:\d+\) exited \(1\); this master goes on serving")
+    server.wait_log(
+        r"The new master \(pid:\d+\) exited \(1\); this master goes on serving", timeout=60
+    )
     assert _read_pid(pidfile) == server.pid
     assert not (tmp_path / "corral.pid.oldbin").exists()
     assert get_body(server.host, server.port, "/") == b"old"
@@ -111,9 +117,9 @@ def test_winch_stops_the_workers_and_hup_brings_them_back(corral, tmp_path):
     )  # no controlling terminal, like a service: WINCH cannot be a window resize
     old = set(server.wait_workers(2))
     os.kill(server.pid, signal.SIGWINCH)
-    until(lambda: not server.worker_pids(), 30, "no workers")
+    until(lambda: not server.worker_pids(), 60, "no workers")
     assert alive(server.pid)
     os.kill(server.pid, signal.SIGHUP)
-    new = set(server.wait_workers(2, timeout=30))
+    new = set(server.wait_workers(2, timeout=60))
     assert not new & old
     assert get_body(server.host, server.port, "/") == b"old"
