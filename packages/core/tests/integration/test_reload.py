@@ -51,7 +51,7 @@ def _start(corral, app_dir, *args: str, workers: int = 2):
 
 @pytest.mark.parametrize("wclass", worker_classes())
 def test_hup_under_load_serves_the_new_code_and_loses_no_request(corral, app_dir, wclass):
-    server = _start(corral, app_dir, "-k", wclass)
+    server = _start(corral, app_dir, "-k", wclass, "--timeout", "120")  # (a loaded machine)
     until(lambda: get_body(server.host, server.port, "/") == b"one", 20, "the first version")
     old = set(server.wait_workers(2))
     fresh = RequestLoops(server.host, server.port, threads=3, keepalive=False, max_seconds=90)

@@ -54,7 +54,7 @@ def _start(corral, tmp_path, wclass: str, *extra: str):
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     server = corral(
         "upgradeapp:app",
-        *("-k", wclass, "-w", "2", "-p", str(pidfile), *extra),
+        *("-k", wclass, "-w", "2", "-p", str(pidfile), "--timeout", "120", *extra),
         "--log-level",
         "debug",
         cwd=tmp_path,
