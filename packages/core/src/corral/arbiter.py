@@ -86,6 +86,11 @@ _SIGNALS: dict[int, str] = {
 }
 
 
+# The exit codes of a worker that could not start, and what the master says of them.
+_BOOT_FAILURES = {
+    APP_LOAD_ERROR: "App failed to load.",
+    WORKER_BOOT_ERROR: "Worker failed to boot.",
+}
 _KILL_AFTER_ABORT = 2.0  # seconds between SIGABRT and SIGKILL for a timed-out worker
 
 
@@ -118,6 +123,7 @@ class Arbiter:
         self.reexec_pid = 0  # the new master started by USR2, while it runs
         self.old_master_pid = 0  # the master whose USR2 started this one
         self._reexeced = False  # a new master shares the sockets: never unlink them
+        self._listeners_closed = False
         self.generation = 0  # the workers' now serving; a reload starts a new one
         self.generations = 0  # how many were ever started
         self._reload: Reload | None = None
@@ -295,8 +301,7 @@ class Arbiter:
         finishes what it holds, but its replacement starts at once."""
         if self._stopping:
             return
-        table = self._heartbeats
-        assert table is not None
+        table = self.heartbeats
         serving = []
         for pid, child in self.children.items():
             if not child.retiring and table.retiring(child.slot):
@@ -317,10 +322,10 @@ class Arbiter:
             # Retire the oldest workers first.
             for _age, pid in sorted(serving)[: len(serving) - self.num_workers]:
                 self.retire_worker(pid)
-        elif self._reload is not None and self.all_booted([p for _a, p in serving]):
+        pids = [pid for _age, pid in serving]
+        if self._reload is not None and self.all_booted(pids):  # (never while over --workers)
             self._reload.complete(self)
             self._reload = None
-        pids = [pid for _age, pid in serving]
         if not self._ready and self._reload is None and self.all_booted(pids):
             self._ready = True
             self.systemd.ready(len(serving))
@@ -336,8 +341,7 @@ class Arbiter:
         """Ask a worker to finish what it holds and exit (docs/SIGNALS.md, TERM)."""
         child = self.children[pid]
         child.retiring = True
-        assert self._heartbeats is not None
-        self._heartbeats.mark_retiring(child.slot)
+        self.heartbeats.mark_retiring(child.slot)
         self._kill(pid, signal.SIGTERM)
 
     def _spawn_worker(self) -> None:
@@ -422,26 +426,20 @@ class Arbiter:
                     self.log.warning("Worker (pid:%s) was killed by signal %s", pid, name)
             else:
                 code = os.WEXITSTATUS(status)
-                booting = code in (APP_LOAD_ERROR, WORKER_BOOT_ERROR) and not self._stopping
+                booting = code in _BOOT_FAILURES and not self._stopping
                 if booting and child.generation != self.generation:
                     # A worker of a reload already rolled back: its failure was reported.
                     self.cfg.child_exit(self, child.worker)
                     continue
                 if booting and self._reload is not None and child.generation == self.generation:
                     # A new worker of a reload cannot boot: keep the old ones serving.
-                    why = (
-                        "App failed to load."
-                        if code == APP_LOAD_ERROR
-                        else "Worker failed to boot."
-                    )
+                    why = _BOOT_FAILURES[code]
                     self._reload.roll_back(self, f"a new worker could not start ({why})")
                     self._reload = None
                     self.cfg.child_exit(self, child.worker)
                     continue
-                if code == APP_LOAD_ERROR and not self._stopping:
-                    raise HaltServer("App failed to load.", APP_LOAD_ERROR)
-                if code == WORKER_BOOT_ERROR and not self._stopping:
-                    raise HaltServer("Worker failed to boot.", WORKER_BOOT_ERROR)
+                if booting:
+                    raise HaltServer(_BOOT_FAILURES[code], code)
                 if code and not self._stopping:
                     self.log.error("Worker (pid:%s) exited with code %s", pid, code)
                 else:
@@ -483,9 +481,7 @@ class Arbiter:
         shared = reexec.other_master_serves(self)
         if self._heartbeats is not None and not shared:
             self._heartbeats.mark_stopping()  # workers: drain the backlog, close idle ones
-        for listener in self.listeners:
-            # New connections are refused from now on (by this master).
-            listener.close(unlink=not (shared or self._reexeced))
+        self._close_listeners(keep_files=shared)  # refused from now on (by this master)
         self._kill_workers(signal.SIGTERM if graceful else signal.SIGQUIT)
         deadline = time.monotonic() + float(self.cfg.graceful_timeout)
         while self.children and time.monotonic() < deadline:
@@ -501,9 +497,17 @@ class Arbiter:
                 self._reap()
                 time.sleep(0.01)
 
-    def _cleanup(self) -> None:
+    def _close_listeners(self, keep_files: bool = False) -> None:
+        """Close this master's listening sockets, once. Unix socket files stay when another
+        master serves on them (USR2, in either direction)."""
+        if self._listeners_closed:
+            return
+        self._listeners_closed = True
         for listener in self.listeners:
-            listener.close(unlink=not self._reexeced)  # a new master may serve on them
+            listener.close(unlink=not (keep_files or self._reexeced))
+
+    def _cleanup(self) -> None:
+        self._close_listeners(keep_files=reexec.other_master_serves(self))
         if self.pidfile_path:
             try:
                 os.unlink(self.pidfile_path)
