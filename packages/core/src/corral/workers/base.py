@@ -221,11 +221,8 @@ class BaseWorker:
         self._beat()
         self.nr += 1
         if self.nr >= self.max_requests and self.alive:
-            self.alive = False  # first: logging may switch green threads
-            self.retire_sessions()
-            self.ctx.heartbeat.retiring()  # the master starts the replacement now
-            self._nudge_master()
-            self._wake_loop()
+            self._retire_on_own()  # first: logging may switch green threads
+            self.retire_sessions()  # (the response about to be made says close)
             self.log.info("Autorestarting worker after current request.")
 
     # ------------------------------------------------------------ --reload
@@ -246,10 +243,7 @@ class BaseWorker:
 
     def _source_changed(self, path: str) -> None:
         self.log.info("Worker reloading: %s modified", path)
-        self.ctx.heartbeat.retiring()  # the master starts the replacement now
-        self._nudge_master()
-        self.alive = False  # the loop retires the connections it holds
-        self._wake_loop()
+        self._retire_on_own()  # the loop retires the connections it holds
 
     def in_background(self, func: Callable[[], None]) -> None:
         """Run ``func`` beside the worker's loop: an OS thread (green workers: a green one)."""
@@ -291,6 +285,14 @@ class BaseWorker:
         """The whole server stops (the master's TERM, or the master is gone), as opposed
         to this worker alone retiring (max-requests, TTOU, a reload)."""
         return self.ctx.heartbeat.server_stopping or os.getppid() != self.ppid
+
+    def _retire_on_own(self) -> None:
+        """This worker decided to retire (max-requests, --reload): stop taking requests,
+        and tell the master, which starts the replacement now, and the worker's loop."""
+        self.alive = False
+        self.ctx.heartbeat.retiring()
+        self._nudge_master()
+        self._wake_loop()
 
     def _wake_loop(self) -> None:
         # The worker's loop (a green worker's main green thread) sees it is retiring now.
