@@ -38,6 +38,8 @@ HAPROXY_SERVER_2 = "127.0.0.1:8001"
 HAPROXY_PROXY_SERVER = "127.0.0.1:8100"
 HAPROXY_LOG_TARGET = "log /dev/log local0"
 STUNNEL_CONNECT = "connect = 127.0.0.1:8000"
+# How many containers to try when Docker loses the race for a published host port.
+PORT_RACE_ATTEMPTS = 5
 
 # Ports the recipes listen on inside the container.
 HAPROXY_PP_PORTS = {"v1": 8101, "v2": 8102, "v2-unique-id": 8103, "v2-crc32c": 8104}
@@ -151,14 +153,27 @@ class Stack:
         files: dict[str, str | Path],
         ports: list[int],
     ) -> Proxy:
-        container = DockerContainer(self.image, labels=dict(RUN_LABELS))
-        container.with_command(command)
-        container.with_network(self.network)
-        for host, inside in self._files(files):
-            container.with_volume_mapping(host, inside, "ro")
-        if ports:
-            container.with_exposed_ports(*ports)
-        container.start()
+        mounts = self._files(files)
+        for attempt in range(PORT_RACE_ATTEMPTS):
+            container = DockerContainer(self.image, labels=dict(RUN_LABELS))
+            container.with_command(command)
+            container.with_network(self.network)
+            for host, inside in mounts:
+                container.with_volume_mapping(host, inside, "ro")
+            if ports:
+                container.with_exposed_ports(*ports)
+            try:
+                container.start()
+                break
+            except docker.errors.APIError as error:
+                # Docker picks a free host port for each published one, then binds it; a
+                # client of this same run (the load loops open thousands of connections)
+                # can take that port in between. A fresh container gets a fresh port.
+                container.stop()
+                if "address already in use" not in str(error):
+                    raise
+                if attempt == PORT_RACE_ATTEMPTS - 1:
+                    raise
         proxy = Proxy(kind, container, self.network.name)
         proxy.container.get_wrapped_container().reload()
         return proxy
