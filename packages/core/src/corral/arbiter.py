@@ -28,6 +28,8 @@ from .sockets import Listener, bind_all
 from .workers.base import APP_LOAD_ERROR, WORKER_BOOT_ERROR, WorkerContext, remember_early_signal
 
 if TYPE_CHECKING:
+    import ssl
+
     from .cli import Startup
     from .logs import Logs
     from .reload import Reload
@@ -98,9 +100,15 @@ class Arbiter:
     """The master process. Hooks receive it as ``server``."""
 
     def __init__(
-        self, cfg: Any, logs: Logs, worker_class: type[Any], app: WSGIApp | None = None
+        self,
+        cfg: Any,
+        logs: Logs,
+        worker_class: type[Any],
+        app: WSGIApp | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.cfg = cfg
+        self.tls = tls  # the TLS listeners' context (--certfile), else None
         self.log = logs
         self.worker_class = worker_class
         self.app = app
@@ -165,7 +173,7 @@ class Arbiter:
             )
         privileges.hand_over(self.cfg, self.owned_files())
         if self.cfg.daemon and not self.old_master_pid:  # (a USR2 child is detached already)
-            urls = ", ".join(listener.url for listener in self.listeners)
+            urls = ", ".join(listener.url_for(self.tls is not None) for listener in self.listeners)
             self.log.info("Listening at: %s; detaching (--daemon)", urls)
             daemon.daemonize()
             self.pid = os.getpid()
@@ -174,7 +182,7 @@ class Arbiter:
         set_title(f"corral: master [{self.proc_name}]")
         self.log.info("Starting corral %s", __version__)
         for listener in self.listeners:
-            self.log.info("Listening at: %s (%s)", listener.url, self.pid)
+            self.log.info("Listening at: %s (%s)", listener.url_for(self.tls is not None), self.pid)
         self.log.info("Using worker: %s", self.cfg.worker_class)
         self._log_config()
         if self.cfg.pidfile:
@@ -354,6 +362,7 @@ class Arbiter:
             logs=self.log,
             heartbeat=Heartbeat(self._heartbeats, slot),
             app=self.app,
+            tls=self.tls,
             ppid=self.pid,
             age=self.worker_age,
             server=self,

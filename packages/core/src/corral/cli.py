@@ -7,6 +7,7 @@ Every mistake a user can make ends here as one line on stderr and a non-zero exi
 from __future__ import annotations
 
 import os
+import ssl
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ class Startup:
     cfg: Any
     logs: Any
     worker_class: type[Any]
+    tls: ssl.SSLContext | None = None  # --certfile: the listeners' context
 
 
 def prepare(cfg: Any) -> Startup:
@@ -46,6 +48,7 @@ def prepare(cfg: Any) -> Startup:
     from .logs import Logs
     from .plugins import load_worker_class
     from .sockets import parse_address
+    from .tls import server_context
 
     if not cfg.app_uri:
         raise UsageError(
@@ -56,6 +59,7 @@ def prepare(cfg: Any) -> Startup:
         parse_address(address)
     worker_class = load_worker_class(cfg.worker_class)
     privileges.check(cfg)
+    tls = server_context(cfg)  # before --user: the key may be readable by root only
     if cfg.reload and cfg.reload_engine == "inotify":
         from .reloader import inotify_available
 
@@ -86,7 +90,7 @@ def prepare(cfg: Any) -> Startup:
         key, _, value = item.partition("=")
         os.environ[key] = value
     prepare_import_path(cfg.chdir, cfg.pythonpath)
-    return Startup(cfg, logs, worker_class)
+    return Startup(cfg, logs, worker_class, tls)
 
 
 def run(argv: list[str]) -> int:
@@ -118,7 +122,7 @@ def run(argv: list[str]) -> int:
         # corral was started (--chdir may have moved the master since).
         return prepare(load_config(argv, os.environ, cwd=start_dir))
 
-    arbiter = Arbiter(cfg, startup.logs, startup.worker_class, app)
+    arbiter = Arbiter(cfg, startup.logs, startup.worker_class, app, tls=startup.tls)
     arbiter.reload_config = reload_config
     arbiter.argv = list(argv)
     arbiter.start_dir = start_dir

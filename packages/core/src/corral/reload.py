@@ -29,6 +29,8 @@ from .errors import CorralError
 from .sockets import Listener, bind_all
 
 if TYPE_CHECKING:
+    import ssl
+
     from .arbiter import Arbiter
 
 
@@ -41,6 +43,7 @@ class _State:
     worker_class: type[Any]
     num_workers: int
     listeners: list[Listener]
+    tls: ssl.SSLContext | None
 
     @classmethod
     def of(cls, arbiter: Arbiter) -> _State:
@@ -50,6 +53,7 @@ class _State:
             arbiter.worker_class,
             arbiter.num_workers,
             list(arbiter.listeners),
+            arbiter.tls,
         )
 
     def apply(self, arbiter: Arbiter) -> None:
@@ -60,6 +64,7 @@ class _State:
         arbiter.timeout = float(self.cfg.timeout)
         arbiter.proc_name = self.cfg.proc_name or "corral"
         arbiter.listeners[:] = self.listeners
+        arbiter.tls = self.tls
 
 
 @dataclass
@@ -124,7 +129,8 @@ def begin(arbiter: Arbiter) -> Reload | None:
     listeners = [kept.get(a) or fresh[a] for a in wanted]
     arbiter.generations += 1
     reload = Reload(arbiter.generations, arbiter.generation, previous, bound)
-    _State(cfg, startup.logs, startup.worker_class, int(cfg.workers), listeners).apply(arbiter)
+    new = _State(cfg, startup.logs, startup.worker_class, int(cfg.workers), listeners, startup.tls)
+    new.apply(arbiter)
     arbiter.generation = reload.generation
     try:
         privileges.hand_over(cfg, arbiter.owned_files())
@@ -132,7 +138,8 @@ def begin(arbiter: Arbiter) -> Reload | None:
         reload.roll_back(arbiter, exc.message)
         return None
     for listener in bound:
-        arbiter.log.info("Listening at: %s (%s)", listener.url, arbiter.pid)
+        url = listener.url_for(arbiter.tls is not None)
+        arbiter.log.info("Listening at: %s (%s)", url, arbiter.pid)
     try:
         cfg.on_reload(arbiter)
     except Exception:

@@ -22,14 +22,15 @@ class Listener:
     kind: str  # "tcp" or "unix"
     path: str | None = None  # unix socket file we created (unlinked at exit)
 
-    @property
-    def url(self) -> str:
+    def url_for(self, tls: bool) -> str:
+        """Where clients connect (``https://`` when the listener speaks TLS)."""
         if self.kind == "unix":
             return f"unix:{self.path or self.bind}"
         host, port = self.sock.getsockname()[:2]
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{port}"
+        scheme = "https" if tls else "http"
+        return f"{scheme}://{host}:{port}"
 
     def server_name_port(self) -> tuple[str, str]:
         if self.kind == "unix":

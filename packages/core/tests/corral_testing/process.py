@@ -38,6 +38,17 @@ def run_corral(
     )
 
 
+def assert_clean_error(
+    result: subprocess.CompletedProcess[str], code: int, *fragments: str
+) -> None:
+    """A user's mistake: exit ``code``, no traceback, and each fragment in the output."""
+    output = result.stdout + result.stderr
+    assert result.returncode == code, output
+    assert "Traceback" not in output, output
+    for fragment in fragments:
+        assert fragment in output, output
+
+
 def alive(pid: int) -> bool:
     """The process exists and is not a zombie."""
     try:
@@ -117,7 +128,7 @@ class CorralProcess:
         raise TimeoutError(f"corral did not start in {timeout}s:\n{self.log}")
 
     def wait_for_connect(self, timeout: float) -> bool:
-        if not self.urls or not self.urls[0].startswith("http://"):
+        if not self.urls or not self.urls[0].startswith(("http://", "https://")):
             return True
         end = time.monotonic() + max(timeout, 0.1)
         while time.monotonic() < end:

@@ -44,6 +44,8 @@ def app(environ, start_response):
         return _text(start_response, "200 OK", "hello")
     if path == "/pid":
         return _text(start_response, "200 OK", str(os.getpid()))
+    if path == "/environ":  # one WSGI environ value, by key
+        return _text(start_response, "200 OK", str(environ.get(query.get("key", ""))))
     if path == "/osenv":  # the worker process's environment variable names
         return _text(start_response, "200 OK", "\n".join(sorted(os.environ)))
     if path == "/raise":

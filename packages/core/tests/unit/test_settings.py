@@ -74,6 +74,12 @@ EXPECTED_DEFAULTS: dict[str, Any] = {
     },
     "limit_request_header_bytes": 65536,
     "limit_request_chunk_extension": 1024,
+    # TLS (Gunicorn's names)
+    "certfile": None,
+    "keyfile": None,
+    "ca_certs": None,
+    "cert_reqs": 0,
+    "ciphers": None,
 }
 
 # Gunicorn's hooks and how many positional arguments each is called with.
@@ -94,6 +100,9 @@ HOOK_ARITY = {
     "nworkers_changed": 3,
     "on_exit": 1,
 }
+
+# Hooks whose default does something: called with the same arguments as Gunicorn's.
+VALUE_HOOK_ARITY = {"ssl_context": 2}
 
 # Gunicorn's flags for each implemented setting, exactly.
 EXPECTED_FLAGS = {
@@ -125,6 +134,11 @@ EXPECTED_FLAGS = {
     "group": ("-g", "--group"),
     "initgroups": ("--initgroups",),
     "umask": ("-m", "--umask"),
+    "certfile": ("--certfile",),
+    "keyfile": ("--keyfile",),
+    "ca_certs": ("--ca-certs",),
+    "cert_reqs": ("--cert-reqs",),
+    "ciphers": ("--ciphers",),
     "proc_name": ("-n", "--name"),
     "loglevel": ("--log-level",),
     "accesslog": ("--access-logfile",),
@@ -159,7 +173,7 @@ def defaults(environ: dict[str, str] | None = None) -> Config:
 def test_table_has_exactly_the_expected_settings() -> None:
     names = [s.name for s in SETTINGS]
     assert len(names) == len(set(names))
-    assert set(names) == set(EXPECTED_DEFAULTS) | set(HOOK_ARITY)
+    assert set(names) == set(EXPECTED_DEFAULTS) | set(HOOK_ARITY) | set(VALUE_HOOK_ARITY)
 
 
 def test_flags_match_gunicorn() -> None:
@@ -180,8 +194,8 @@ def test_unsupported_names_do_not_overlap_the_table() -> None:
     assert {
         "worker_tmp_dir",
         "statsd_host",
-        "certfile",
-        "keyfile",
+        "ssl_version",
+        "paste",
     } <= unsupported
 
 
@@ -232,6 +246,13 @@ def test_default_hooks_are_no_ops_with_gunicorn_arity(name: str) -> None:
     assert hook(*([object()] * HOOK_ARITY[name])) is None
     assert SETTINGS_BY_NAME[name].hook_args is not None
     assert len(SETTINGS_BY_NAME[name].hook_args or ()) == HOOK_ARITY[name]
+
+
+def test_the_default_ssl_context_hook_returns_the_factorys_context() -> None:
+    made = object()
+    hook = defaults().ssl_context
+    assert hook(object(), lambda: made) is made
+    assert len(SETTINGS_BY_NAME["ssl_context"].hook_args or ()) == VALUE_HOOK_ARITY["ssl_context"]
 
 
 def test_bind_default_uses_port_env() -> None:
@@ -305,6 +326,11 @@ FLAG_CASES: list[tuple[list[str], str, Any]] = [
     (["--initgroups"], "initgroups", True),
     (["-m", "0o22"], "umask", 0o22),
     (["--umask", "0x12"], "umask", 0x12),
+    (["--certfile", "site.pem"], "certfile", "site.pem"),
+    (["--keyfile", "site.key"], "keyfile", "site.key"),
+    (["--ca-certs", "ca.pem"], "ca_certs", "ca.pem"),
+    (["--cert-reqs", "2"], "cert_reqs", 2),
+    (["--ciphers", "ECDHE+AESGCM"], "ciphers", "ECDHE+AESGCM"),
     (["-n", "shop"], "proc_name", "shop"),
     (["--name", "shop"], "proc_name", "shop"),
     (["--log-level", "DEBUG"], "loglevel", "debug"),
@@ -450,9 +476,8 @@ def test_unsupported_gunicorn_flags_warn_and_are_ignored() -> None:
 @pytest.mark.parametrize(
     "argv",
     [
-        ["--certfile", "site.pem"],
-        ["--keyfile", "site.key"],
         ["--paste", "development.ini"],
+        ["--paster", "development.ini"],
     ],
 )
 def test_unsupported_flags_whose_absence_is_a_hazard_are_refused(argv: list[str]) -> None:

@@ -24,6 +24,7 @@ SECTIONS: tuple[str, ...] = (
     "Server Socket",
     "Worker Processes",
     "Security",
+    "SSL",
     "Logging",
     "Process Naming",
     "Server Mechanics",
@@ -188,6 +189,10 @@ def nworkers_changed(server: object, new_value: object, old_value: object) -> No
 
 def on_exit(server: object) -> None:
     """Default ``on_exit`` hook: does nothing."""
+
+
+def default_ssl_context(config: Any, default_ssl_context_factory: Callable[[], Any]) -> Any:
+    return default_ssl_context_factory()
 
 
 def _hook(name: str, args: tuple[str, ...], default: Callable[..., None], doc: str) -> Setting:
@@ -464,6 +469,102 @@ The largest header field accepted, in bytes (0 = no limit).
 
 The flag is spelled with an underscore at the end, exactly as in Gunicorn. Lifting the limit
 exposes the server to clients sending huge headers.
+""",
+    ),
+    # -- SSL -----------------------------------------------------------------------------------
+    Setting(
+        name="certfile",
+        section="SSL",
+        flags=("--certfile",),
+        metavar="FILE",
+        validator=v.optional_string,
+        type_doc="str",
+        default=None,
+        doc="""
+The TLS certificate file (PEM): with it every `--bind` address speaks HTTPS.
+
+The file may hold the certificate chain and the private key; otherwise give `--keyfile`
+too. Both are read once by the master, before the workers start or drop privileges
+(`--user`), so the key may be readable by root only; HUP reads them again, which is how
+a renewed certificate is taken into use without a restart. Every worker class serves TLS;
+the handshake runs under `--header-timeout`, and `wsgi.url_scheme` is `https`. A missing
+or unreadable file stops corral at start-up with one line.
+""",
+    ),
+    Setting(
+        name="keyfile",
+        section="SSL",
+        flags=("--keyfile",),
+        metavar="FILE",
+        validator=v.optional_string,
+        type_doc="str",
+        default=None,
+        doc="""
+The private key of `--certfile` (PEM), when that file does not hold it.
+""",
+    ),
+    Setting(
+        name="ca_certs",
+        section="SSL",
+        flags=("--ca-certs",),
+        metavar="FILE",
+        validator=v.optional_string,
+        type_doc="str",
+        default=None,
+        doc="""
+The CA certificates (PEM) that client certificates are verified against.
+
+Used with `--cert-reqs 1` or `2`.
+""",
+    ),
+    Setting(
+        name="cert_reqs",
+        section="SSL",
+        flags=("--cert-reqs",),
+        metavar="INT",
+        validator=v.integer(0, 2),
+        type_doc="int",
+        default=0,
+        doc="""
+Whether clients must present a certificate: 0 no, 1 optional, 2 required.
+
+The values are the `ssl` module's `CERT_NONE`, `CERT_OPTIONAL` and `CERT_REQUIRED`. With 2
+a client without a certificate signed by `--ca-certs` fails the handshake and is not
+served.
+""",
+    ),
+    Setting(
+        name="ciphers",
+        section="SSL",
+        flags=("--ciphers",),
+        metavar="CIPHERS",
+        validator=v.optional_string,
+        type_doc="str",
+        default=None,
+        doc="""
+The TLS 1.2 cipher suites to offer, as an OpenSSL cipher list.
+
+By default, the `ssl` module's list for servers, which keeps to strong ciphers. An invalid
+list stops corral at start-up. (TLS 1.3 suites are not chosen by this list.)
+""",
+    ),
+    Setting(
+        name="ssl_context",
+        section="SSL",
+        validator=v.hook(("config", "default_ssl_context_factory")),
+        type_doc="callable(config, default_ssl_context_factory)",
+        default=default_ssl_context,
+        default_doc="returns `default_ssl_context_factory()`",
+        hook_args=("config", "default_ssl_context_factory"),
+        doc="""
+A hook returning the `ssl.SSLContext` the TLS listeners use.
+
+Called in the master at start and on HUP, when `--certfile` is set, with the configuration
+and a function that builds the context the settings describe (certificate, key,
+`--ca-certs`, `--cert-reqs`, `--ciphers`). Change what that context lacks and return it,
+for example `context.minimum_version = ssl.TLSVersion.TLSv1_3`. A hook that raises, or
+returns something else than a context, stops corral at start-up (or fails the reload) with
+one line.
 """,
     ),
     # -- Logging -------------------------------------------------------------------------------
@@ -1183,39 +1284,26 @@ UNSUPPORTED_SETTINGS: tuple[UnsupportedSetting, ...] = (
     ),
     UnsupportedSetting("raw_paste_global_conf", ("--paste-global",), why="goes with `paste`"),
     UnsupportedSetting(
-        "ssl_context",
-        refuse="the port would speak plain HTTP where the hook asks for TLS; terminate TLS in "
-        "a proxy in front of corral (deploy/) instead",
+        "ssl_version",
+        ("--ssl-version",),
+        why="deprecated since Gunicorn 21.0, which ignores it too; set "
+        "`context.minimum_version` in an `ssl_context` hook instead",
     ),
-    UnsupportedSetting(
-        "keyfile",
-        ("--keyfile",),
-        refuse="the port would speak plain HTTP where TLS is asked for; terminate TLS in a "
-        "proxy in front of corral (deploy/) instead",
-    ),
-    UnsupportedSetting(
-        "certfile",
-        ("--certfile",),
-        refuse="the port would speak plain HTTP where TLS is asked for; terminate TLS in a "
-        "proxy in front of corral (deploy/) instead",
-    ),
-    UnsupportedSetting("ssl_version", ("--ssl-version",), why="goes with `certfile`, refused"),
-    UnsupportedSetting("cert_reqs", ("--cert-reqs",), why="goes with `certfile`, refused"),
-    UnsupportedSetting("ca_certs", ("--ca-certs",), why="goes with `certfile`, refused"),
     UnsupportedSetting(
         "suppress_ragged_eofs",
         ("--suppress-ragged-eofs",),
         takes_value=False,
-        why="goes with `certfile`, refused",
+        why="a TLS client that closes without close_notify ends its connection like any "
+        "other closed connection",
         inactive=lambda value: value is True or _inactive(value),
     ),
     UnsupportedSetting(
         "do_handshake_on_connect",
         ("--do-handshake-on-connect",),
         takes_value=False,
-        why="goes with `certfile`, refused",
+        why="the handshake always runs as the client's first bytes arrive, under "
+        "--header-timeout, and never blocks the worker",
     ),
-    UnsupportedSetting("ciphers", ("--ciphers",), why="goes with `certfile`, refused"),
     UnsupportedSetting(
         "strip_header_spaces",
         ("--strip-header-spaces",),

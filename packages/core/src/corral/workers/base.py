@@ -32,6 +32,8 @@ from ..trust import TrustSettings
 from ..wsgi import ConnInfo, WSGIApp, WSGIRunner
 
 if TYPE_CHECKING:
+    import ssl
+
     from ..logs import Logs
 
 WORKER_API_VERSION = 1
@@ -59,6 +61,7 @@ class WorkerContext:
     logs: Logs
     heartbeat: Heartbeat
     app: WSGIApp | None  # loaded in the master with --preload, else None
+    tls: ssl.SSLContext | None  # --certfile: every listener speaks TLS with it
     ppid: int
     age: int
     server: Any  # the Arbiter, passed to server hooks
@@ -95,6 +98,7 @@ class BaseWorker:
         self.booted = False
         self.nr = 0  # requests handled
         self.wsgi: WSGIApp | None = ctx.app
+        self.tls = ctx.tls
         self.runner: WSGIRunner | None = None
         self.wakeup_r = -1
         self._wakeup_w = -1
@@ -206,6 +210,8 @@ class BaseWorker:
             addr = peer.decode() if isinstance(peer, bytes) else str(peer)
             info = ConnInfo(addr, None, name, port, is_unix=True)
         info.proxy = self.proxy_policy
+        if self.tls is not None:
+            info.url_scheme = "https"
         return info
 
     def notify(self) -> None:

@@ -41,6 +41,7 @@ from ..blocking import serve_connection
 from ..deadlines import Deadlines, Watch
 from ..session import Session
 from ..sockets import Listener
+from ..tls import TlsSession, TlsStream
 from .base import BaseWorker
 
 _ACCEPT_PAUSE = 0.5  # seconds to wait when accept() fails for lack of descriptors
@@ -182,6 +183,8 @@ class GreenWorker(BaseWorker):
         if not self.alive:
             session.retire()
         client = self.green_client(sock)
+        if self.tls is not None:
+            client = TlsStream(client, fd, TlsSession(self.tls))
         # Counted from now, not from when its thread first runs: a retiring worker waits
         # for every connection it has accepted.
         entry = (client, fd, session, Watch())

@@ -46,6 +46,7 @@ from collections.abc import Iterator
 from ..deadlines import Deadlines
 from ..session import Session, Step
 from ..sockets import Listener
+from ..tls import SLICE, TlsError, TlsSession, send_nowait
 from ..wsgi import AbortConnection, FileSegment
 from .base import BaseWorker
 
@@ -83,9 +84,18 @@ class _Client:
         "responding",
         "session",
         "sock",
+        "tls",
+        "wire",
     )
 
-    def __init__(self, sock: socket.socket, fd: int, session: Session, deadline: float) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        fd: int,
+        session: Session,
+        deadline: float,
+        tls: TlsSession | None,
+    ) -> None:
         self.sock = sock
         self.fd = fd
         self.session = session
@@ -100,6 +110,8 @@ class _Client:
         self.mask = 0  # events registered in epoll (0: not registered)
         self.fresh = True  # waiting for a request of which no byte has arrived
         self.deadline = deadline
+        self.tls = tls  # --certfile: ``out`` is plaintext, encrypted as it is written
+        self.wire: bytes | memoryview = b""  # encrypted bytes the socket has not taken yet
 
 
 class SyncWorker(BaseWorker):
@@ -262,7 +274,8 @@ class SyncWorker(BaseWorker):
             if not self.alive:
                 session.retire()  # taken from the backlog while the server stops
             fd = sock.fileno()
-            client = _Client(sock, fd, session, now + self.header_timeout)
+            tls = TlsSession(self.tls) if self.tls is not None else None
+            client = _Client(sock, fd, session, now + self.header_timeout, tls)
             session.send_now = lambda data, c=client: self._send_blocking(c, data)
             clients[fd] = client
             self.ep.register(fd, _IN)
@@ -282,10 +295,37 @@ class SyncWorker(BaseWorker):
         except OSError:
             self._close(client)
             return
+        if client.tls is not None:
+            self._on_tls_readable(client, data, now)
+            return
         if client.fresh:
             client.fresh = False
             client.deadline = now + self.header_timeout  # the head starts now
         self._advance(client, client.session.receive(data), now)
+
+    def _on_tls_readable(self, client: _Client, data: bytes, now: float) -> None:
+        """Bytes from a TLS client: the handshake's, or records to decrypt. The handshake
+        runs under the deadline the connection got when it was accepted."""
+        tls = client.tls
+        assert tls is not None
+        try:
+            plain = tls.receive(data)
+        except TlsError as exc:
+            self.log.debug("Closing a TLS connection (fd %d): %s", client.fd, exc)
+            send_nowait(client.fd, exc.reply)
+            self._close(client)
+            return
+        if tls.has_outgoing and not self._flush(client) and not plain:
+            self._park(client, now)  # the handshake's reply waits for the client to read
+            return
+        if plain:
+            if client.fresh:
+                client.fresh = False
+                client.deadline = now + self.header_timeout  # the head starts now
+            self._advance(client, client.session.receive(plain), now)
+        idle = not client.busy and not client.responding  # (else it ends after the response)
+        if tls.ended and idle and self.clients.get(client.fd) is client:
+            self._advance(client, client.session.receive(b""), now)
 
     def _advance(self, client: _Client, step: Step, now: float) -> None:
         """Do what the session asks until it needs data, a job parks, or it closes."""
@@ -419,6 +459,8 @@ class SyncWorker(BaseWorker):
 
         If the peer has gone, the output is dropped, ``closing`` is set and True returned.
         """
+        if client.tls is not None:
+            return self._flush_tls(client, client.tls)
         out = client.out
         sock = client.sock
         try:
@@ -468,6 +510,60 @@ class SyncWorker(BaseWorker):
             out.clear()
             client.outlen = 0
             client.file = None
+            client.closing = True
+            return True
+
+    def _flush_tls(self, client: _Client, tls: TlsSession) -> bool:
+        """:meth:`_flush` for a TLS client: encrypt ``out`` (then the file) a slice at a
+        time, each slice once the socket has taken the previous one."""
+        out = client.out
+        sock = client.sock
+        try:
+            while True:
+                wire = client.wire or tls.outgoing()
+                if wire:
+                    client.wire = wire  # kept until the socket takes it
+                    sent = sock.send(wire)
+                    if sent < len(wire):
+                        client.wire = memoryview(wire)[sent:]
+                        return False
+                    client.wire = b""
+                    continue
+                if out:
+                    first = out[0]
+                    if len(first) > SLICE:
+                        piece = first[:SLICE]
+                        out[0] = memoryview(first)[SLICE:]
+                    else:
+                        piece = first
+                        del out[0]
+                    client.outlen -= len(piece)
+                    tls.send(piece)
+                    continue
+                seg = client.file
+                if seg is None:
+                    return True
+                if seg.count > 0:
+                    block = os.pread(seg.fileno, min(SLICE, seg.count), seg.offset)
+                    if not block:  # the file shrank under us: the response cannot complete
+                        client.file = None
+                        client.closing = True
+                        return True
+                    seg.offset += len(block)
+                    seg.count -= len(block)
+                    tls.send(block)
+                    continue
+                client.file = None
+                if seg.suffix:
+                    out.append(seg.suffix)
+                    client.outlen += len(seg.suffix)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:  # the peer went away (or TLS failed): nothing more can be written
+            out.clear()
+            client.outlen = 0
+            client.file = None
+            client.wire = b""
             client.closing = True
             return True
 
@@ -529,6 +625,8 @@ class SyncWorker(BaseWorker):
             except Exception:
                 self.log.exception("Error closing a response")
         client.session.abandon()
+        if client.tls is not None and not client.wire:
+            send_nowait(client.fd, client.tls.close_notify())
         try:
             client.sock.close()
         except OSError:
