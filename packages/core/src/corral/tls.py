@@ -137,13 +137,14 @@ def _reason(exc: ssl.SSLError | OSError) -> str:
 class TlsSession:
     """One server-side TLS connection, sans-IO: wire bytes in and out, plaintext in and out."""
 
-    __slots__ = ("_incoming", "_obj", "_outgoing", "_started", "ended", "established")
+    __slots__ = ("_incoming", "_notified", "_obj", "_outgoing", "_started", "ended", "established")
 
     def __init__(self, context: ssl.SSLContext) -> None:
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
         self._obj = context.wrap_bio(self._incoming, self._outgoing, server_side=True)
         self._started = False
+        self._notified = False  # our close_notify was made
         self.established = False  # the handshake is complete
         self.ended = False  # the client ended the stream (close_notify, or TCP end)
 
@@ -166,7 +167,8 @@ class TlsSession:
                 self.established = True
             while True:
                 chunk = obj.read(_READ)
-                if not chunk:
+                if not chunk:  # the client's close_notify
+                    self.ended = True
                     break
                 chunks.append(chunk)
         except ssl.SSLWantReadError:
@@ -195,8 +197,10 @@ class TlsSession:
         return self._outgoing.pending > 0
 
     def close_notify(self) -> bytes:
-        """The alert that ends the TLS stream cleanly, to send before closing."""
-        if self.established and not self.ended:
+        """The alert that ends the TLS stream cleanly, to send before closing (also the
+        answer to the client's); ``b""`` the second time."""
+        if self.established and not self._notified:
+            self._notified = True
             try:
                 self._obj.unwrap()
             except ssl.SSLError:
@@ -268,8 +272,5 @@ class TlsStream:
         self._sock.shutdown(how)
 
     def close(self) -> None:
-        tls = self.tls
-        if tls.established and not tls.ended:
-            send_nowait(self._fd, tls.close_notify())
-            tls.ended = True
+        send_nowait(self._fd, self.tls.close_notify())
         self._sock.close()

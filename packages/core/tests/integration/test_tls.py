@@ -105,6 +105,10 @@ def test_https_is_served_by_every_worker_class(worker, corral, certs):
         assert client.response().body == expected
         client.send(get("/write"))  # PEP 3333 write()
         assert client.response().body == b"written-twice-then-returned"
+        # The client ends TLS (close_notify) on a kept-alive connection: the server answers
+        # with its own and closes; unwrap() returns once both alerts are exchanged.
+        sock.unwrap()
+        assert closed_by_server(sock)
     with connect_tls(server, certs.client_context()) as sock:
         resp, digest = upload(sock, 4 << 20)
         assert resp.status == 200, resp
