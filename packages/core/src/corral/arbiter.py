@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__, daemon, privileges, reexec, reload, systemd
 from .errors import CorralError
 from .heartbeat import Heartbeat, HeartbeatTable
+from .reuseport import PortGroups
 from .sockets import Listener, bind_all
 from .workers.base import APP_LOAD_ERROR, WORKER_BOOT_ERROR, WorkerContext, remember_early_signal
 
@@ -72,6 +73,7 @@ class _Child:
     aborted_at: float = 0.0  # when SIGABRT was sent for a timeout
     retiring: bool = False  # sent TERM by the master, or retiring on its own (max-requests)
     generation: int = 0  # the reload (HUP) that started it; 0: the first workers
+    index: int = 0  # which of --workers it is (--reuse-port: whose sockets it accepts from)
 
 
 _SIGNALS: dict[int, str] = {
@@ -116,6 +118,7 @@ class Arbiter:
         self.num_workers = int(cfg.workers)
         self.timeout = float(cfg.timeout)
         self.listeners: list[Listener] = []
+        self.ports = PortGroups()  # --reuse-port: the sockets of each worker index
         self.LISTENERS = self.listeners  # Gunicorn's spelling, used by some hooks
         self.children: dict[int, _Child] = {}
         self.worker_age = 0
@@ -161,7 +164,7 @@ class Arbiter:
         self.pid = os.getpid()
         self.cfg.on_starting(self)
         self.old_master_pid = reexec.old_master()
-        inherited = reexec.inherited()
+        inherited, per_index = reexec.inherited()
         activated = systemd.activated_sockets()
         if activated is not None:
             self.socket_activated = True
@@ -169,8 +172,15 @@ class Arbiter:
             self.log.info("Socket activation: %d socket(s) from systemd", len(activated))
         else:
             self.listeners[:] = bind_all(
-                list(self.cfg.bind), int(self.cfg.backlog), inherited, self.cfg.umask
+                list(self.cfg.bind),
+                int(self.cfg.backlog),
+                inherited,
+                self.cfg.umask,
+                reuse_port=bool(self.cfg.reuse_port),
             )
+        for bind, socks in per_index.items():
+            self.ports.adopt(bind, socks)
+        self.ports.configure(self.cfg, self.listeners, self.log)
         privileges.hand_over(self.cfg, self.owned_files())
         if self.cfg.daemon and not self.old_master_pid:  # (a USR2 child is detached already)
             urls = ", ".join(listener.url_for(self.tls is not None) for listener in self.listeners)
@@ -327,8 +337,13 @@ class Arbiter:
         for _ in range(self.num_workers - len(serving)):
             self._spawn_worker()
         if len(serving) > self.num_workers:
-            # Retire the oldest workers first.
-            for _age, pid in sorted(serving)[: len(serving) - self.num_workers]:
+            # Retire the oldest workers first; with --reuse-port, those whose index goes.
+            def victim_order(entry: tuple[int, int]) -> tuple[bool, int]:
+                age, pid = entry
+                return (self.children[pid].index < self.num_workers, age)
+
+            order = sorted(serving, key=victim_order if self.ports.active else None)
+            for _age, pid in order[: len(serving) - self.num_workers]:
                 self.retire_worker(pid)
         pids = [pid for _age, pid in serving]
         if self._reload is not None and self.all_booted(pids):  # (never while over --workers)
@@ -349,16 +364,31 @@ class Arbiter:
         """Ask a worker to finish what it holds and exit (docs/SIGNALS.md, TERM)."""
         child = self.children[pid]
         child.retiring = True
-        self.heartbeats.mark_retiring(child.slot)
+        # --reuse-port: the sockets of an index that no longer exists close now; the
+        # worker, holding the last copy, accepts what waits in them first.
+        drain = self.ports.active and child.index >= self.num_workers
+        if drain:
+            self.ports.drop_above(self.num_workers)
+        self.heartbeats.mark_retiring(child.slot, drain=drain)
         self._kill(pid, signal.SIGTERM)
 
     def _spawn_worker(self) -> None:
         assert self._heartbeats is not None
         self.worker_age += 1
         slot = self._heartbeats.allocate()
+        index = self._free_index()
+        try:
+            listeners = self.ports.listeners_for(index, self.listeners)
+        except OSError as exc:
+            self.log.error(
+                "--reuse-port: cannot open a socket for worker %d (%s); it shares the first one",
+                index,
+                exc.strerror,
+            )
+            listeners = list(self.listeners)
         ctx = WorkerContext(
             cfg=self.cfg,
-            listeners=self.listeners,
+            listeners=listeners,
             logs=self.log,
             heartbeat=Heartbeat(self._heartbeats, slot),
             app=self.app,
@@ -372,10 +402,23 @@ class Arbiter:
         pid = os.fork()
         if pid:
             worker.pid = pid
-            self.children[pid] = _Child(worker, slot, generation=self.generation)
+            self.children[pid] = _Child(worker, slot, generation=self.generation, index=index)
             self.log.info("Booting worker with pid: %s", pid)
             return
+        self.ports.close_others(index, listeners)
         self._run_child(worker)
+
+    def _free_index(self) -> int:
+        """The lowest worker index no serving worker of this generation has."""
+        taken = {
+            c.index
+            for c in self.children.values()
+            if not c.retiring and c.generation == self.generation
+        }
+        index = 0
+        while index in taken:
+            index += 1
+        return index
 
     def _run_child(self, worker: Any) -> None:
         """In the forked child: run the worker, never return."""
@@ -514,6 +557,7 @@ class Arbiter:
         self._listeners_closed = True
         for listener in self.listeners:
             listener.close(unlink=not (keep_files or self._reexeced))
+        self.ports.close()
 
     def _cleanup(self) -> None:
         self._close_listeners(keep_files=reexec.other_master_serves(self))

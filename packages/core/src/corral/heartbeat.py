@@ -1,11 +1,13 @@
 """Worker liveness and life-cycle state, without touching the disk.
 
 The master maps one anonymous shared-memory region before forking. Each worker owns one
-slot in it, three 8-byte words: the ``time.monotonic()`` of its last beat, stored from its
+slot in it, four 8-byte words: the ``time.monotonic()`` of its last beat, stored from its
 loop (CLOCK_MONOTONIC is system-wide on Linux, so the master compares it with its own
 clock), and when it began to retire (0: it has not), which a worker that retires on its
 own (``--max-requests``) sets so the master starts its replacement at once, and when it
-booted (loaded the application), which a reload waits for. One more word
+booted (loaded the application), which a reload waits for, and whether it must accept
+what waits in its listening sockets before closing them (``--reuse-port``: the master is
+closing a socket only this worker still holds). One more word
 after the slots says the whole server is stopping (the master sets it before it sends
 TERM), which is how a retiring worker tells a server stop from its own retirement. No
 file, no ``fchmod``: Gunicorn's temporary-file heartbeat stalls when the temporary
@@ -18,7 +20,7 @@ import mmap
 import struct
 import time
 
-_SLOT = struct.Struct("ddd")  # last beat, retiring since, booted at (0.0: not yet)
+_SLOT = struct.Struct("dddd")  # last beat, retiring since, booted at, drain (0.0: not)
 _FLAG = struct.Struct("d")
 
 
@@ -36,7 +38,7 @@ class HeartbeatTable:
         if not self._free:
             raise RuntimeError(f"more than {self.capacity} workers")
         index = self._free.pop()
-        _SLOT.pack_into(self._mem, index * _SLOT.size, time.monotonic(), 0.0, 0.0)
+        _SLOT.pack_into(self._mem, index * _SLOT.size, time.monotonic(), 0.0, 0.0, 0.0)
         return index
 
     def release(self, index: int) -> None:
@@ -52,8 +54,16 @@ class HeartbeatTable:
     def silent_for(self, index: int) -> float:
         return time.monotonic() - self.last(index)
 
-    def mark_retiring(self, index: int) -> None:
-        _FLAG.pack_into(self._mem, index * _SLOT.size + _FLAG.size, time.monotonic())
+    def mark_retiring(self, index: int, drain: bool = False) -> None:
+        """Before TERM: the worker retires (``drain``: taking its sockets' queue first)."""
+        offset = index * _SLOT.size
+        if drain:  # written before the TERM that makes the worker read it
+            _FLAG.pack_into(self._mem, offset + 3 * _FLAG.size, 1.0)
+        _FLAG.pack_into(self._mem, offset + _FLAG.size, time.monotonic())
+
+    def must_drain(self, index: int) -> bool:
+        value: float = _SLOT.unpack_from(self._mem, index * _SLOT.size)[3]
+        return value != 0.0
 
     def retiring(self, index: int) -> bool:
         value: float = _SLOT.unpack_from(self._mem, index * _SLOT.size)[1]
@@ -109,3 +119,8 @@ class Heartbeat:
     @property
     def server_stopping(self) -> bool:
         return self.table.stopping
+
+    @property
+    def must_drain(self) -> bool:
+        """The master closes this worker's listening sockets: take their queue first."""
+        return self.table.must_drain(self.index)

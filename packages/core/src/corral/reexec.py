@@ -3,12 +3,13 @@ the same listening sockets, for an upgrade with nothing refused (docs/SIGNALS.md
 
 The old master forks; the child runs the ``pre_exec`` hook and executes the same command
 again (``python -m corral`` with the arguments it was started with, from the folder it was
-started in) with ``CORRAL_FDS`` in its environment: a JSON list of ``[fd, bind text]`` for
-each listening socket, left open across the exec. The new master adopts those sockets for
-the addresses that are still in its configuration (binding the others as usual), boots its
-workers, and both masters serve until the operator stops the old one (``TERM``, or
-``WINCH`` then ``TERM`` to watch the new one alone first; ``HUP`` on the old master after
-``WINCH`` brings its workers back, to roll back).
+started in) with ``CORRAL_FDS`` in its environment: a JSON list of ``[fd, bind text,
+[fds]]`` for each listening socket, left open across the exec (the list: with
+``--reuse-port``, the address's sockets of worker indexes 1 and up). The new master
+adopts those sockets for the addresses that are still in its configuration (binding the
+others as usual), boots its workers, and both masters serve until the operator stops the
+old one (``TERM``, or ``WINCH`` then ``TERM`` to watch the new one alone first; ``HUP`` on
+the old master after ``WINCH`` brings its workers back, to roll back).
 
 With a ``--pid`` file the old master renames it to ``PIDFILE.oldbin`` before it forks, and
 the new master writes ``PIDFILE``. If the new master exits (it could not boot), the old
@@ -43,7 +44,11 @@ def begin(arbiter: Arbiter) -> int:
             arbiter.log.error("Cannot re-exec: renaming the pid file failed: %s", exc.strerror)
             return 0
         arbiter.pidfile_path = pidfile + ".oldbin"
-    fds = [[listener.sock.fileno(), listener.bind] for listener in arbiter.listeners]
+    per_index = arbiter.ports.exec_fds()  # --reuse-port: every worker index's sockets
+    fds = [
+        [listener.sock.fileno(), listener.bind, per_index.get(listener.bind, [])]
+        for listener in arbiter.listeners
+    ]
     pid = os.fork()
     if pid:
         arbiter.log.info("Handling signal: usr2 (new master pid: %s)", pid)
@@ -102,19 +107,23 @@ def other_master_serves(arbiter: Arbiter) -> bool:
     return bool(arbiter.old_master_pid) and os.getppid() == arbiter.old_master_pid
 
 
-def inherited() -> dict[str, Listener]:
-    """The listening sockets a previous master left open for this one, by bind text."""
+def inherited() -> tuple[dict[str, Listener], dict[str, list[socket.socket]]]:
+    """The listening sockets a previous master left open for this one, by bind text; and
+    the ``--reuse-port`` sockets of worker indexes 1 and up, by bind text."""
     raw = os.environ.pop(ENV, None)
     if not raw:
-        return {}
+        return {}, {}
     try:
-        pairs = json.loads(raw)
+        entries = json.loads(raw)
         found = {}
-        for fd, bind in pairs:
+        per_index = {}
+        for fd, bind, extra in entries:
             sock = socket.socket(fileno=int(fd))
             kind = "unix" if sock.family == socket.AF_UNIX else "tcp"
             path = sock.getsockname() if kind == "unix" else None
             found[str(bind)] = Listener(sock, str(bind), kind, path or None)
-        return found
+            if extra:
+                per_index[str(bind)] = [socket.socket(fileno=int(n)) for n in extra]
+        return found, per_index
     except (ValueError, TypeError, OSError) as exc:
         raise CorralError(f"{ENV}: not the listening sockets of a corral master ({exc})") from None

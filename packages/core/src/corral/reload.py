@@ -83,6 +83,7 @@ class Reload:
             arbiter.retire_worker(pid)
         for listener in self.previous.listeners:
             if listener not in arbiter.listeners:
+                arbiter.ports.forget(listener)
                 listener.close()
         if self.previous.log is not arbiter.log:
             self.previous.log.close_files()  # the new Logs has its own
@@ -100,6 +101,7 @@ class Reload:
             arbiter.log.activate()
             failed_log.close_files()
         for listener in self.bound:
+            arbiter.ports.forget(listener)
             listener.close(unlink=False)
         arbiter.generation = self.previous_generation
 
@@ -119,7 +121,12 @@ def begin(arbiter: Arbiter) -> Reload | None:
     kept = {listener.bind: listener for listener in previous.listeners}
     wanted = list(cfg.bind)
     try:
-        bound = bind_all([a for a in wanted if a not in kept], int(cfg.backlog), umask=cfg.umask)
+        bound = bind_all(
+            [a for a in wanted if a not in kept],
+            int(cfg.backlog),
+            umask=cfg.umask,
+            reuse_port=arbiter.ports.enabled,
+        )
     except CorralError as exc:
         startup.logs.close_files()
         previous.log.activate()
@@ -137,7 +144,11 @@ def begin(arbiter: Arbiter) -> Reload | None:
     except CorralError as exc:
         reload.roll_back(arbiter, exc.message)
         return None
+    warning = arbiter.ports.reload_warning(cfg)
+    if warning:
+        arbiter.log.warning("%s", warning)
     for listener in bound:
+        arbiter.ports.add(listener, arbiter.log)
         url = listener.url_for(arbiter.tls is not None)
         arbiter.log.info("Listening at: %s (%s)", url, arbiter.pid)
     try:

@@ -92,7 +92,7 @@ def _explain(text: str, exc: OSError) -> BindError:
     return BindError(f"cannot bind to '{text}': {reason}")
 
 
-def _bind_tcp(text: str, host: str, port: int, backlog: int) -> Listener:
+def _bind_tcp(text: str, host: str, port: int, backlog: int, reuse_port: bool) -> Listener:
     try:
         infos = socket.getaddrinfo(
             host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
@@ -103,6 +103,8 @@ def _bind_tcp(text: str, host: str, port: int, backlog: int) -> Listener:
     sock = socket.socket(family, socktype, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:  # --reuse-port: more sockets of this address follow (reuseport.py)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6:
             # [::]:PORT means IPv6 only; bind 0.0.0.0:PORT too for IPv4.
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
@@ -161,6 +163,7 @@ def bind_all(
     backlog: int,
     inherited: dict[str, Listener] | None = None,
     umask: int | None = None,
+    reuse_port: bool = False,
 ) -> list[Listener]:
     """Bind every address, or none: on failure the ones already bound are closed.
 
@@ -184,7 +187,7 @@ def bind_all(
                 listeners.append(_adopt_fd(text, where))
             else:
                 assert isinstance(where, tuple)
-                listeners.append(_bind_tcp(text, where[0], where[1], backlog))
+                listeners.append(_bind_tcp(text, where[0], where[1], backlog, reuse_port))
     except BaseException:
         for listener in listeners:
             listener.close()

@@ -49,9 +49,13 @@ def _start(corral, app_dir, *args: str, workers: int = 2):
     return server
 
 
+@pytest.mark.parametrize("reuse_port", [False, True], ids=["shared", "reuse-port"])
 @pytest.mark.parametrize("wclass", worker_classes())
-def test_hup_under_load_serves_the_new_code_and_loses_no_request(corral, app_dir, wclass):
-    server = _start(corral, app_dir, "-k", wclass, "--timeout", "120")  # (a loaded machine)
+def test_hup_under_load_serves_the_new_code_and_loses_no_request(
+    corral, app_dir, wclass, reuse_port
+):
+    extra = ["--reuse-port"] if reuse_port else []
+    server = _start(corral, app_dir, "-k", wclass, "--timeout", "120", *extra)  # (loaded)
     until(lambda: get_body(server.host, server.port, "/") == b"one", 20, "the first version")
     old = set(server.wait_workers(2))
     fresh = RequestLoops(server.host, server.port, threads=3, keepalive=False, max_seconds=90)

@@ -67,9 +67,11 @@ def test_max_requests_recycling_loses_no_request(corral, wclass):
     assert len(fresh.tally.pids | kept.tally.pids) >= 10
 
 
+@pytest.mark.parametrize("reuse_port", [False, True], ids=["shared", "reuse-port"])
 @pytest.mark.parametrize("wclass", WORKERS)
-def test_ttin_then_ttou_under_load_loses_no_request(corral, wclass):
-    server = corral("behaviours:app", "-k", wclass, "-w", "2", *LOADED, wait_workers=2)
+def test_ttin_then_ttou_under_load_loses_no_request(corral, wclass, reuse_port):
+    extra = ["--reuse-port"] if reuse_port else []
+    server = corral("behaviours:app", "-k", wclass, "-w", "2", *LOADED, *extra, wait_workers=2)
     fresh, kept = _loops(server, max_seconds=150)
     with fresh, kept:
         for _ in range(3):
@@ -80,7 +82,7 @@ def test_ttin_then_ttou_under_load_loses_no_request(corral, wclass):
             until(lambda: len(server.worker_pids()) == 2, 30, "back to two workers")
             # Requests kept flowing through the change.
             until(lambda b=before: fresh.tally.sent + kept.tally.sent > b + 50, 30, "traffic")
-    _report(f"ttin/ttou [{wclass}]", fresh, kept)
+    _report(f"ttin/ttou [{wclass}{' --reuse-port' if reuse_port else ''}]", fresh, kept)
     assert fresh.tally.failed == 0, (fresh.tally.examples, server.log)
     assert kept.tally.failed == 0, (kept.tally.examples, server.log)
 

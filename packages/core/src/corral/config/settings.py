@@ -840,6 +840,33 @@ For example `--pythonpath /srv/app,/srv/lib`. A config file may give a comma-sep
 or a list.
 """,
     ),
+    Setting(
+        name="reuse_port",
+        section="Server Mechanics",
+        flags=("--reuse-port",),
+        action="store_true",
+        validator=v.boolean,
+        type_doc="bool",
+        default=False,
+        doc="""
+Give each worker listening sockets of its own (`SO_REUSEPORT`): the kernel spreads
+connections over the workers.
+
+Without it the workers share one socket per address and an idle worker takes what a busy
+one cannot (each connection wakes one waiting worker). With it each TCP address gets one
+socket per worker and the kernel hashes every new connection to one of them: the load is
+spread evenly even when one worker would otherwise win most wake-ups (long keep-alive
+connections with `-k gevent`, or many short ones on a loaded machine), but a connection
+waits in its own worker's queue even while another worker is idle, so it suits
+applications whose requests take similar times. The master keeps every worker's sockets
+open, so a worker that exits or is replaced loses nothing queued; when `--workers` goes
+down (TTOU, a reload), the retiring worker accepts what waits in its sockets before they
+close (a connection arriving in the microseconds between can be reset unless
+`net.ipv4.tcp_migrate_req=1`, Linux 5.14+). USR2 hands every socket to the new master.
+Unix sockets and inherited sockets without `SO_REUSEPORT` stay shared (with a warning).
+Changing it needs a restart: a reload keeps the running value and says so.
+""",
+    ),
     # -- Server Hooks --------------------------------------------------------------------------
     _hook(
         "on_starting",
@@ -1218,12 +1245,6 @@ UNSUPPORTED_SETTINGS: tuple[UnsupportedSetting, ...] = (
         ("--no-sendfile",),
         takes_value=False,
         why="file responses still use sendfile(2) where they can",
-    ),
-    UnsupportedSetting(
-        "reuse_port",
-        ("--reuse-port",),
-        takes_value=False,
-        why="one listening socket is shared by the workers instead (it serves the same)",
     ),
     UnsupportedSetting(
         "worker_tmp_dir",

@@ -292,6 +292,13 @@ class BaseWorker:
         to this worker alone retiring (max-requests, TTOU, a reload)."""
         return self.ctx.heartbeat.server_stopping or os.getppid() != self.ppid
 
+    @property
+    def drains_backlog(self) -> bool:
+        """Retiring, this worker first accepts what waits in its listening sockets: the
+        server stops, or (``--reuse-port``) the master closes a socket of this worker's
+        alone. Otherwise the other workers take it."""
+        return self.server_stopping or self.ctx.heartbeat.must_drain
+
     def _retire_on_own(self) -> None:
         """This worker decided to retire (max-requests, --reload): stop taking requests,
         and tell the master, which starts the replacement now, and the worker's loop."""

@@ -122,7 +122,7 @@ class GreenWorker(BaseWorker):
         self.stopping = self.server_stopping
         self.retire_sessions()
         self.green_killall(acceptors, _KILL_WAIT)
-        if self.stopping:
+        if self.stopping or self.drains_backlog:
             self._drain_backlog()
         for listener in self.sockets:
             listener.sock.close()  # this process's copy: the others' still serve

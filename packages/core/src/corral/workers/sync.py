@@ -236,11 +236,11 @@ class SyncWorker(BaseWorker):
         """The worker stops serving new connections (Session.retire has the rule); True
         when the whole server stops. Then the connections already waiting in the
         listening sockets' backlog are taken first: their clients have connected, and a
-        request sent on them is owed an answer. A worker retiring alone leaves them to
-        the other workers."""
+        request sent on them is owed an answer (so too when ``--reuse-port`` closes this
+        worker's own socket). A worker retiring alone leaves them to the other workers."""
         stopping = self.server_stopping
         self.retire_sessions()
-        if stopping:
+        if stopping or self.drains_backlog:
             for listener in self.listener_fds.values():
                 while len(self.clients) < self.max_clients and self._accept(listener, now):
                     pass
