@@ -22,8 +22,6 @@ from types import TracebackType
 from typing import IO, Any, Protocol
 from urllib.parse import unquote_to_bytes
 
-import httptools
-
 from . import SERVER_SOFTWARE
 from .hookobjects import RequestHooks
 from .http import Connection, Request
@@ -317,18 +315,18 @@ class WSGIRunner:
     # ----------------------------------------------------------------- environ
 
     def _target_parts(self, target: bytes) -> tuple[str, str, str]:
-        """PATH_INFO, QUERY_STRING and RAW_URI of a request target."""
+        """PATH_INFO, QUERY_STRING and RAW_URI of a request target. A fragment (which a
+        client should not send, RFC 9112 §3.2) is dropped from the first two."""
         if target[:1] == b"/":
-            path, _, query = target.partition(b"?")
-            path, _, _ = path.partition(b"#")
-        else:  # absolute-form (RFC 9112 §3.2.2) or asterisk-form
-            try:
-                url = httptools.parse_url(target)
-            except httptools.HttpParserInvalidURLError:
-                path, query = target, b""
-            else:
-                path = url.path or (b"*" if target == b"*" else b"/")
-                query = url.query or b""
+            path, _, query = target.partition(b"#")[0].partition(b"?")
+        elif b"://" in target:  # absolute-form (RFC 9112 §3.2.2): what follows the authority
+            rest = target.partition(b"#")[0].split(b"://", 1)[1]
+            cut = min((i for i in (rest.find(b"/"), rest.find(b"?")) if i != -1), default=-1)
+            after = rest[cut:] if cut != -1 else b""
+            path, _, query = after.partition(b"?")
+            path = path or b"/"
+        else:  # asterisk-form, or CONNECT's authority-form
+            path, query = target, b""
         path_info = (unquote_to_bytes(path) if b"%" in path else path).decode("latin-1")
         script_name = self.script_name
         if script_name and (path_info == script_name or path_info.startswith(script_name + "/")):

@@ -34,20 +34,19 @@ field_line = re.compile(
 # RFC 9112 §2.3 -- HTTP-version = HTTP-name "/" DIGIT "." DIGIT ; HTTP-name = %s"HTTP"
 http_version = re.compile(rb"HTTP/(?P<major>[0-9])\.(?P<minor>[0-9])")
 
-# RFC 3986 §2.3 unreserved, §2.2 sub-delims, §2.1 pct-encoded, §3.3 pchar.
+# RFC 3986 §2.3 unreserved, §2.2 sub-delims, §2.1 pct-encoded.
 _UNRESERVED = rb"A-Za-z0-9\-._~"
 _SUB_DELIMS = rb"!$&'()*+,;="
 PCT_ENCODED = rb"%[0-9A-Fa-f]{2}"
-_PCHAR_SET = _UNRESERVED + _SUB_DELIMS + rb":@"
-PCHAR = rb"(?:[" + _PCHAR_SET + rb"]|" + PCT_ENCODED + rb")"
-# RFC 3986 §3.4 -- query = *( pchar / "/" / "?" ). corral also lets through, in the query
-# only, the printable ASCII that browsers leave unescaped there: [ ] { } | \ ^ ` (never a
-# space, a control byte, '#', or a byte above 0x7E). Documented in docs/HTTP.md.
-QUERY = rb"(?:[" + _PCHAR_SET + rb"/?\[\]{}|\\^`]|" + PCT_ENCODED + rb")*"
-# RFC 9112 §3.2.1 -- origin-form = absolute-path [ "?" query ];
-# absolute-path = 1*( "/" segment ) (RFC 9110 §4.1) ; segment = *pchar (RFC 3986 §3.3)
-ABSOLUTE_PATH = rb"(?:/" + PCHAR + rb"*)+"
-origin_form = re.compile(ABSOLUTE_PATH + rb"(?:\?" + QUERY + rb")?")
+# RFC 9112 §3.2.1 -- origin-form = absolute-path [ "?" query ], built from RFC 3986 pchar.
+# What real clients send is wider (unencoded JSON in a query, `"`, `<`, `\`, a raw UTF-8
+# path, `%zz`, a fragment), and Gunicorn and nginx serve it. None of it is a framing risk:
+# the request line is split at its two SPs before the target is looked at, and no byte of
+# the target can end the line. So corral takes any visible byte (VCHAR, %x21-7E) and
+# obs-text (%x80-FF) after the leading "/"; never SP, a control byte or DEL. "?" starts the
+# query and "#" a fragment, which is dropped (docs/HTTP.md).
+TARGET_CHARS = rb"[\x21-\x7e\x80-\xff]"
+origin_form = re.compile(rb"/" + TARGET_CHARS + rb"*")
 
 # RFC 3986 §3.2.2 -- host = IP-literal / IPv4address / reg-name ; §3.2.3 port = *DIGIT.
 # IP-literal is checked loosely (hex digits, ':' and '.' in brackets) then by ipaddress.
@@ -60,17 +59,16 @@ host = re.compile(rb"(?P<host>" + URI_HOST + rb")(?::(?P<port>" + PORT + rb"))?"
 # RFC 9112 §3.2.3 -- authority-form = uri-host ":" port (CONNECT only)
 authority_form = re.compile(rb"(?P<host>" + URI_HOST + rb"):(?P<port>[0-9]+)")
 # RFC 9112 §3.2.2 -- absolute-form = absolute-URI (RFC 3986 §4.3); corral serves the http
-# and https schemes (RFC 9110 §4.2). userinfo is refused (RFC 9110 §4.2.4).
+# and https schemes (RFC 9110 §4.2). The authority is checked strictly (it must agree with
+# Host; userinfo is refused, RFC 9110 §4.2.4); what follows it, as in origin-form.
 absolute_form = re.compile(
     rb"(?i:https?)://(?P<authority>"
     + URI_HOST
     + rb"(?::"
     + PORT
-    + rb")?)(?P<path>(?:/"
-    + PCHAR
-    + rb"*)*)(?:\?"
-    + QUERY
-    + rb")?"
+    + rb")?)(?P<rest>[/?#]"
+    + TARGET_CHARS
+    + rb"*)?"
 )
 
 # RFC 9110 §5.6.4 -- quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
@@ -80,10 +78,25 @@ QUOTED_STRING = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-
 
 # RFC 9112 §7.1 -- chunk-size = 1*HEXDIG ; §7.1.1 chunk-ext = *( BWS ";" BWS chunk-ext-name
 #   [ BWS "=" BWS chunk-ext-val ] ) ; chunk-ext-name = token ;
-#   chunk-ext-val = token / quoted-string
-# corral refuses the BWS (whitespace around ";" and "="), as llhttp does in strict mode:
-# whitespace there is where chunk-size parsers have disagreed (docs/HTTP.md).
-CHUNK_EXT = rb"(?:;" + TOKEN + rb"(?:=(?:" + TOKEN + rb"|" + QUOTED_STRING + rb"))?)*"
+#   chunk-ext-val = token / quoted-string ; BWS = OWS (RFC 9110 §5.6.3)
+# The BWS is accepted as the RFC writes it, and only there: never inside the size, and
+# never without the ";" that starts an extension (so "5 x" and "5\t" stay refused).
+CHUNK_EXT = (
+    rb"(?:"
+    + OWS
+    + rb";"
+    + OWS
+    + TOKEN
+    + rb"(?:"
+    + OWS
+    + rb"="
+    + OWS
+    + rb"(?:"
+    + TOKEN
+    + rb"|"
+    + QUOTED_STRING
+    + rb"))?)*"
+)
 chunk_line = re.compile(rb"(?P<size>[0-9A-Fa-f]+)(?P<ext>" + CHUNK_EXT + rb")")
 
 # ---------------------------------------------------------------------------------------
@@ -96,9 +109,9 @@ chunk_line = re.compile(rb"(?P<size>[0-9A-Fa-f]+)(?P<ext>" + CHUNK_EXT + rb")")
 
 # Gunicorn's conventional method (no lower case, no "#", 3 to 20 bytes) that is a token.
 _CONVENTIONAL_METHOD = rb"[-!$%&'*+.^_`|~0-9A-Z]{3,20}"
-# RFC 9112 §3.2.1 origin-form; ``(?:/ *pchar)+`` is the same language as
-# ``"/" *( pchar / "/" )``, which backtracks less.
-_ORIGIN_FORM = rb"/(?:[" + _PCHAR_SET + rb"/]|" + PCT_ENCODED + rb")*(?:\?" + QUERY + rb")?"
+# RFC 9112 §3.2.1 origin-form, as ``origin_form`` above; only bytes llhttp takes in a URL
+# (no obs-text: a target with it is judged line by line and fed to llhttp canonically).
+_ORIGIN_FORM = rb"/[\x21-\x7e]*"
 simple_head = re.compile(
     rb"(?P<method>"
     + _CONVENTIONAL_METHOD

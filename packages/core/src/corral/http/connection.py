@@ -513,8 +513,8 @@ class Connection:
                 raise ProtocolError(400, "Bad Request", "chunk-size line too long")
             return
         line = bytes(buf[: nl + 1])
-        size = policy.chunk_size(line, self.limits)
-        self._feed(line)
+        size, feed = policy.chunk_size(line, self.limits)
+        self._feed(feed)
         del buf[: nl + 1]
         if size:
             self._phase = _F_CHUNK_DATA

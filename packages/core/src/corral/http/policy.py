@@ -32,48 +32,49 @@ _UNCONVENTIONAL_METHOD = re.compile(rb"[a-z#]")
 # unless the peer is trusted (corral.trust), whatever --header-map says.
 FORWARDER_FIELDS = frozenset({b"script_name"})
 
-# RFC 9110 §6.5.1: fields that cannot be processed after the content (framing, routing,
-# request modifiers, authentication, response controls, content format), after the list in
-# RFC 7230 §4.1.2. A trailer section carrying one of them is refused.
-FORBIDDEN_TRAILERS = frozenset(
+# Trailer fields are never merged into the request's header fields (RFC 9110 §6.5.1: a
+# recipient MUST NOT, unless the field's definition allows it); the application sees none
+# of them. Those that would change how the message is framed or routed, were anything
+# downstream to merge them, are refused all the same: a framing risk, not an oddity.
+FRAMING_TRAILERS = frozenset(
     {
-        b"age",
-        b"authorization",
-        b"cache-control",
         b"connection",
-        b"content-encoding",
         b"content-length",
-        b"content-range",
-        b"content-type",
-        b"cookie",
-        b"date",
-        b"expect",
-        b"expires",
         b"host",
-        b"if-match",
-        b"if-modified-since",
-        b"if-none-match",
-        b"if-range",
-        b"if-unmodified-since",
         b"keep-alive",
-        b"location",
-        b"max-forwards",
-        b"pragma",
-        b"proxy-authenticate",
-        b"proxy-authorization",
         b"proxy-connection",
-        b"range",
-        b"retry-after",
-        b"set-cookie",
         b"te",
         b"trailer",
         b"transfer-encoding",
         b"upgrade",
-        b"vary",
-        b"warning",
-        b"www-authenticate",
     }
 )
+
+# Methods llhttp's table knows, found by asking it (a method it does not know is still
+# served: llhttp is then given a stand-in, see _request_line). Bounded like _valid_hosts.
+_llhttp_methods: dict[bytes, bool] = {}
+_LLHTTP_METHODS_SIZE = 256
+
+
+class _Probe:
+    pass
+
+
+def _llhttp_knows(method: bytes) -> bool:
+    known = _llhttp_methods.get(method)
+    if known is None:
+        parser = httptools.HttpRequestParser(_Probe())
+        try:
+            parser.feed_data(method + b" / HTTP/1.1\r\n")
+            known = True
+        except httptools.HttpParserInvalidMethodError:
+            known = False
+        except httptools.HttpParserError:
+            known = True  # (not about the method)
+        if len(_llhttp_methods) >= _LLHTTP_METHODS_SIZE:
+            _llhttp_methods.clear()
+        _llhttp_methods[method] = known
+    return known
 
 
 _SIMPLE_HEAD = abnf.simple_head.fullmatch
@@ -107,7 +108,7 @@ def parse_head(raw: bytes, limits: Limits) -> Head:
     not permit). Line endings were already checked by the connection (bare LF refused).
     """
     simple = _SIMPLE_HEAD(raw)
-    if simple is not None and simple[1] != b"CONNECT":
+    if simple is not None and simple[1] != b"CONNECT" and _llhttp_knows(simple[1]):
         # The common case, judged in one pass (abnf.simple_head): the same verdict and
         # the same fields as the line-by-line rules below.
         start = simple.end(3) + 2  # the first field line
@@ -204,9 +205,19 @@ def _request_line(line: bytes, limits: Limits) -> tuple[bytes, bytes, str, bytes
         raise ProtocolError(505, "HTTP Version Not Supported", version_text.decode())
 
     _check_target(method, target)
-    if not canonical:
+    # What llhttp is given must be what it can parse; it judges the framing, and the
+    # grammar above has already judged the method and the target. A token method its
+    # table lacks (Gunicorn serves "-BLARGH"), obs-text in the target (a raw UTF-8 path,
+    # as nginx passes it) or a fragment right after an absolute-form authority: llhttp
+    # gets a stand-in for that part, the application gets the request as sent.
+    feed_method = method if _llhttp_knows(method) else b"GET"
+    feed_target = target
+    if not target.isascii() or (target[:1] != b"/" and b"#" in target):
+        feed_target = b"*" if method == b"OPTIONS" and target == b"*" else b"/"
+    if not canonical and feed_method is method and feed_target is target:
         return method, target, version, None
-    return method, target, version, b"%b %b HTTP/%b" % (method, target, version.encode())
+    line = b"%b %b HTTP/%b" % (feed_method, feed_target, version.encode())
+    return method, target, version, line
 
 
 def _check_target(method: bytes, target: bytes) -> None:
@@ -435,8 +446,10 @@ def _check_host(target: bytes, hosts: list[bytes], version: str) -> None:
 # ------------------------------------------------------------------------------ chunks
 
 
-def chunk_size(line: bytes, limits: Limits) -> int:
-    """Check one chunk-size line (CRLF included); returns the chunk size."""
+def chunk_size(line: bytes, limits: Limits) -> tuple[int, bytes]:
+    """Check one chunk-size line (CRLF included): the chunk size, and the line to feed
+    llhttp (the same line, or its size alone when the extensions have BWS, which llhttp
+    refuses; extensions carry nothing the application sees)."""
     if not line.endswith(b"\r\n"):
         raise _bad("chunk-size line without CRLF")  # RFC 9112 §7.1
     match = abnf.chunk_line.fullmatch(line, 0, len(line) - 2)
@@ -449,7 +462,10 @@ def chunk_size(line: bytes, limits: Limits) -> int:
     size = int(match["size"], 16)
     if size > MAX_BODY_LENGTH:
         raise _bad("chunk size too large")
-    return size
+    ext = match["ext"]
+    if ext and (b" " in ext or b"\t" in ext):
+        return size, match["size"] + b"\r\n"
+    return size, line
 
 
 def parse_trailers(raw: bytes, limits: Limits) -> tuple[Headers, bytes]:
@@ -461,9 +477,8 @@ def parse_trailers(raw: bytes, limits: Limits) -> tuple[Headers, bytes]:
         return [], raw
     head = parse_head(b"GET / HTTP/1.1\r\n" + raw, limits)
     for name, _ in head.fields:
-        if name.lower() in FORBIDDEN_TRAILERS:
-            # RFC 9110 §6.5.1: fields needed before the content are not trailers.
-            raise _bad(f"forbidden trailer field {name.decode()}")
+        if name.lower() in FRAMING_TRAILERS:
+            raise _bad(f"framing field {name.decode()} in the trailers")
     feed = head.feed[head.feed.index(b"\r\n") + 2 :]
     return head.fields, feed
 
