@@ -86,6 +86,12 @@ def prepare(cfg: Any) -> Startup:
             "--proxy-allow-from '*': any peer may claim any client address with a PROXY "
             "header; only use it when nothing but your proxies can reach the port"
         )
+    if cfg.strip_header_spaces:
+        logs.warning(
+            "--strip-header-spaces: 'Name : value' is served as 'Name: value' (RFC 9112 §5.1 "
+            "wants a 400); a proxy in front that reads such lines differently can smuggle "
+            "requests past it"
+        )
     for item in cfg.raw_env or ():
         key, _, value = item.partition("=")
         os.environ[key] = value

@@ -295,14 +295,14 @@ class Session:
             cont = conn.send_continue()
             if cont:
                 self.send_now(cont)
-        peer_closed = False
         while True:
             try:
                 event = conn.next_event()
             except ProtocolError as exc:
+                # (Answered even when the peer ended its side mid-body: it may still read,
+                # and the buffering workers answer it the same way.)
                 self._body_done = self._broken = True
-                if not peer_closed:  # a peer that left mid-body is not answered
-                    self._body_error = exc
+                self._body_error = exc
                 raise ClientDisconnected(f"malformed request body: {exc}") from None
             if isinstance(event, Data):
                 return event.data
@@ -316,7 +316,6 @@ class Session:
                 except OSError as exc:
                     self._body_done = self._broken = True
                     raise ClientDisconnected(f"reading the request body: {exc}") from None
-                peer_closed = not data
                 conn.receive_data(data)
                 continue
             self._body_done = self._broken = True

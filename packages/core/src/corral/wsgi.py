@@ -181,8 +181,11 @@ _RequestEnviron = tuple[str, dict[str, Any], bool, bool]
 
 def _environ_key(name: bytes) -> str:
     """PEP 3333: the environ key of a request field (``HTTP_`` + upper case, ``-`` -> ``_``)."""
-    key = name.decode("latin-1").upper().replace("-", "_")
-    return key if key in _CONTENT_KEYS else "HTTP_" + key
+    text = name.decode("latin-1").upper()
+    key = text.replace("-", "_")
+    # Only Content-Type and Content-Length themselves are CGI keys; a "Content_Length"
+    # kept by --header-map dangerous is HTTP_CONTENT_LENGTH, as Gunicorn gives it.
+    return key if key in _CONTENT_KEYS and "_" not in text else "HTTP_" + key
 
 
 def _status_parts(status: str) -> tuple[int, str]:

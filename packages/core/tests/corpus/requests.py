@@ -43,7 +43,8 @@ LIMITS_FOR_OPTION: dict[str, dict[str, object]] = {
     "--header-map=dangerous": {"header_map": "dangerous"},
     "--limit-request-line=64": {"max_request_line": 64},
     "--limit-request-fields=3": {"max_fields": 3},
-    "--limit-request-field_size=64": {"max_field_size": 64},
+    "--limit-request-field_size=64": {"max_field_size": 62},  # (the CRLF counts)
+    "--strip-header-spaces": {"strip_header_spaces": True},
     "--limit-request-header-bytes=256": {"max_head_bytes": 256},
     "--limit-request-chunk-extension=16": {"max_chunk_ext": 16},
 }
@@ -461,6 +462,23 @@ ACCEPTED: list[Case] = [
         target=b"/up",
         headers=(*HOST, (b"Transfer-Encoding", b", chunked")),
     ),
+    Case(
+        "field-size-at-the-limit",
+        get_with(b"X-A: " + b"v" * 57 + b"\r\n"),
+        "--limit-request-field_size",
+        headers=(*HOST, (b"X-A", b"v" * 57)),
+        options=("--limit-request-field_size=64",),
+    ),
+    Case(
+        "strip-header-spaces",
+        post_length(b"Content-Length : 3\r\n", b"xyz"),
+        "Gunicorn --strip-header-spaces",
+        method=b"POST",
+        target=b"/up",
+        headers=cl(b"3"),
+        body=b"xyz",
+        options=("--strip-header-spaces",),
+    ),
     # -- tolerated: unusual, not ambiguous (docs/HTTP.md, "Tolerated") -------------------
     Case(
         "method-unknown-to-llhttp",
@@ -578,15 +596,6 @@ ACCEPTED: list[Case] = [
         headers=TE,
         body=b"abc",
         trailers=((b"Vary", b"*"), (b"Content-Type", b"text/plain")),
-    ),
-    Case(
-        "trailer-authorization",
-        post_chunked(b"0\r\nAuthorization: x\r\n\r\n"),
-        "RFC 9110 §6.5.1",
-        method=b"POST",
-        target=b"/up",
-        headers=TE,
-        trailers=((b"Authorization", b"x"),),
     ),
 ]
 
@@ -956,6 +965,19 @@ REFUSED: list[Case] = [
         "RFC 9110 §6.5.1",
     ),
     bad("trailer-host", post_chunked(b"0\r\nHost: evil.com\r\n\r\n"), "RFC 9110 §6.5.1"),
+    bad("trailer-authorization", post_chunked(b"0\r\nAuthorization: x\r\n\r\n"), "RFC 9110 §6.5.1"),
+    bad(
+        "content-type-twice",
+        get_with(b"Content-Type: application/json\r\nContent-Type: text/html\r\n"),
+        "RFC 9110 §5.3",
+    ),
+    bad(
+        "field-size-counts-crlf",
+        get_with(b"X-A: " + b"v" * 58 + b"\r\n"),
+        "--limit-request-field_size",
+        431,
+        ("--limit-request-field_size=64",),
+    ),
     bad("trailer-connection", post_chunked(b"0\r\nConnection: close\r\n\r\n"), "RFC 9110 §6.5.1"),
     bad("trailer-trailer", post_chunked(b"0\r\nTrailer: x\r\n\r\n"), "RFC 9110 §6.5.1"),
     bad("trailer-space-before-colon", post_chunked(b"0\r\nX-A : 1\r\n\r\n"), "RFC 9112 §5.1"),

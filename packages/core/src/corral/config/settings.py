@@ -432,14 +432,17 @@ connections a larger value is often better.
         section="Security",
         flags=("--limit-request-line",),
         metavar="INT",
-        validator=v.integer(0, 8190),
+        validator=v.integer(0),
         type_doc="int",
         default=4094,
         doc="""
 The longest request line (method, target and version) accepted, in bytes.
 
-Requests with a longer line are refused. Allowed values run from 1 to 8190; 0 removes the
-limit. Keeping a limit protects against clients sending huge request lines.
+Requests with a longer line are refused with 414. 0 removes the limit. Gunicorn documents
+values up to 8190 and accepts larger ones (its own corpus serves an 8,192-byte line under
+`limit_request_line = 8200`); corral applies any value as given, and the whole head stays
+bounded by `--limit-request-header-bytes`. Keeping a limit protects against clients
+sending huge request lines.
 """,
     ),
     Setting(
@@ -465,10 +468,31 @@ Requests with more header fields are refused. The value may not exceed 32768.
         type_doc="int",
         default=8190,
         doc="""
-The largest header field accepted, in bytes (0 = no limit).
+The longest header field line accepted, in bytes, its CRLF included (431 beyond).
 
-The flag is spelled with an underscore at the end, exactly as in Gunicorn. Lifting the limit
-exposes the server to clients sending huge headers.
+Counted as Gunicorn counts it: `Name: value` plus the two bytes of its line end, so the
+default 8190 admits a line of 8188 bytes. 0 means Gunicorn's default, 8190, which is what
+Gunicorn 27.0.1 applies for 0 (its help text says "unlimited"; its own corpus refuses an
+8,190-byte line with 0). The flag is spelled with an underscore at the end, exactly as in
+Gunicorn. The whole head stays bounded by `--limit-request-header-bytes`.
+""",
+    ),
+    Setting(
+        name="strip_header_spaces",
+        section="Security",
+        flags=("--strip-header-spaces",),
+        action="store_true",
+        validator=v.boolean,
+        type_doc="bool",
+        default=False,
+        doc="""
+Serve a field line with whitespace before its colon (`Name : value`) as `Name: value`.
+
+RFC 9112 §5.1 requires a 400 for it, and corral gives one by default: a proxy in front
+that reads the name with the space, or that strips it differently, sees another request
+than corral. Gunicorn's opt-in for clients that send it, with the same warning; corral
+logs one at start-up. Use it only behind nothing, or behind a proxy known to refuse such
+lines itself.
 """,
     ),
     # -- SSL -----------------------------------------------------------------------------------
@@ -1324,12 +1348,6 @@ UNSUPPORTED_SETTINGS: tuple[UnsupportedSetting, ...] = (
         takes_value=False,
         why="the handshake always runs as the client's first bytes arrive, under "
         "--header-timeout, and never blocks the worker",
-    ),
-    UnsupportedSetting(
-        "strip_header_spaces",
-        ("--strip-header-spaces",),
-        takes_value=False,
-        why="a field name followed by a space stays refused (400): stricter, never looser",
     ),
     UnsupportedSetting(
         "tolerate_dangerous_framing",

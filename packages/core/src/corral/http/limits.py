@@ -28,3 +28,14 @@ class Limits:
     permit_unconventional_http_method: bool = False  # any token as a method (Gunicorn)
     permit_unconventional_http_version: bool = False  # HTTP/1.2-1.9 served as 1.1
     header_map: HeaderMap = "drop"  # field names with "_": drop / refuse / dangerous
+    strip_header_spaces: bool = False  # "Name : value" served as "Name: value" (Gunicorn)
+
+
+GUNICORN_FIELD_SIZE_DEFAULT = 8190
+
+
+def field_line_limit(setting: int) -> int:
+    """``max_field_size`` for a ``--limit-request-field_size`` value, counted as Gunicorn
+    counts it: the field line with its CRLF, and ``0`` meaning Gunicorn's default of 8190
+    (what Gunicorn 27.0.1 does, whatever its help text says; its own corpus cases show it)."""
+    return max((setting or GUNICORN_FIELD_SIZE_DEFAULT) - 2, 1)

@@ -34,10 +34,11 @@ FORWARDER_FIELDS = frozenset({b"script_name"})
 
 # Trailer fields are never merged into the request's header fields (RFC 9110 §6.5.1: a
 # recipient MUST NOT, unless the field's definition allows it); the application sees none
-# of them. Those that would change how the message is framed or routed, were anything
-# downstream to merge them, are refused all the same: a framing risk, not an oddity.
+# of them. Those that would change how the message is framed, routed or authenticated,
+# were anything downstream to merge them, are refused all the same: a risk, not an oddity.
 FRAMING_TRAILERS = frozenset(
     {
+        b"authorization",  # (authentication: Gunicorn refuses it there too)
         b"connection",
         b"content-length",
         b"host",
@@ -135,7 +136,7 @@ def _parse_head(raw: bytes, limits: Limits) -> Head:
     lines = raw[:-4].split(b"\r\n")
     method, target, version, canonical_line = _request_line(lines[0], limits)
     fields: Headers = []
-    folded = False
+    folded = False  # (or a field name's trailing whitespace stripped: rewrite for llhttp)
     for line in lines[1:]:
         if line[:1] in (b" ", b"\t"):
             # RFC 9112 §5.2: obs-fold = OWS CRLF RWS. Refused unless permitted; then each
@@ -152,7 +153,9 @@ def _parse_head(raw: bytes, limits: Limits) -> Head:
             fields[-1] = (name, (value + b" " + more) if value and more else value + more)
             folded = True
             continue
-        fields.append(_field_line(line))
+        name, value, rewritten = _field_line(line, limits.strip_header_spaces)
+        folded = folded or rewritten
+        fields.append((name, value))
     dropped: Headers = []
     if any(b"_" in name for name, _ in fields):
         fields, dropped = _map_underscores(fields, limits)
@@ -254,17 +257,22 @@ def _valid_ip_literal(authority: bytes) -> bool:
     return True
 
 
-def _field_line(line: bytes) -> tuple[bytes, bytes]:
-    """RFC 9112 §5: field-line = field-name ":" OWS field-value OWS."""
+def _field_line(line: bytes, strip_spaces: bool = False) -> tuple[bytes, bytes, bool]:
+    """RFC 9112 §5: field-line = field-name ":" OWS field-value OWS. Returns the name, the
+    value, and whether the line is not as sent (``strip_spaces`` changed it)."""
     match = abnf.field_line.fullmatch(line)
     if match is not None:
-        return match["name"], match["value"].rstrip(b" \t")
+        return match["name"], match["value"].rstrip(b" \t"), False
     name, colon, _value = line.partition(b":")
     if not colon:
         raise _bad("field line without a colon")
     if not name:
         raise _bad("empty field name")  # RFC 9110 §5.1: field-name = token (1*tchar)
     if name[-1:] in (b" ", b"\t"):
+        if strip_spaces and name.rstrip(b" \t"):
+            # Gunicorn's --strip-header-spaces: "Name : value" is taken as "Name: value".
+            name, value, _ = _field_line(name.rstrip(b" \t") + b":" + _value)
+            return name, value, True
         # RFC 9112 §5.1: no whitespace between field name and colon; MUST be a 400.
         raise _bad("whitespace between field name and colon")
     if not abnf.token.fullmatch(name):
@@ -306,8 +314,9 @@ def _list_members(values: list[bytes]) -> list[bytes]:
 
 
 # The fields build_request() looks at, by lower-case name.
-_HOST, _LENGTH, _CODING, _CONNECTION, _EXPECT, _UPGRADE = range(6)
+_HOST, _LENGTH, _CODING, _CONNECTION, _EXPECT, _UPGRADE, _TYPE = range(7)
 _FRAMING_FIELDS = {
+    b"content-type": _TYPE,
     b"host": _HOST,
     b"content-length": _LENGTH,
     b"transfer-encoding": _CODING,
@@ -331,6 +340,7 @@ def build_request(head: Head) -> Request:
     connection: list[bytes] = []
     expect: list[bytes] = []
     upgrade = False
+    types = 0
     for name, value in head.fields:
         kind = _framing_field(name.lower())
         if kind is None:
@@ -345,8 +355,14 @@ def build_request(head: Head) -> Request:
             connection.append(value)
         elif kind == _EXPECT:
             expect.append(value)
+        elif kind == _TYPE:
+            types += 1
         else:
             upgrade = True
+    if types > 1:
+        # RFC 9110 §5.3 / §8.3: Content-Type has one value; two leave the content's
+        # format ambiguous (Gunicorn refuses it too).
+        raise _bad("more than one Content-Type")
     version = head.http_version
     target = head.target
     if len(hosts) == 1 and hosts[0] in _valid_hosts and target[:1] == b"/":

@@ -25,6 +25,7 @@ from ..errors import AppImportError
 from ..heartbeat import Heartbeat
 from ..hookobjects import RequestHooks
 from ..http import Limits
+from ..http.limits import field_line_limit
 from ..proxy import ProxyPolicy, RateLimitedLog, load_codec
 from ..session import Session
 from ..sockets import Listener
@@ -118,7 +119,7 @@ class BaseWorker:
         self.limits = Limits(
             max_request_line=self.cfg.limit_request_line,
             max_fields=self.cfg.limit_request_fields,
-            max_field_size=self.cfg.limit_request_field_size,
+            max_field_size=field_line_limit(self.cfg.limit_request_field_size),
             max_head_bytes=self.cfg.limit_request_header_bytes,
             max_chunk_ext=self.cfg.limit_request_chunk_extension,
             permit_obsolete_folding=self.cfg.permit_obsolete_folding,
@@ -126,6 +127,7 @@ class BaseWorker:
             permit_unconventional_http_method=self.cfg.permit_unconventional_http_method,
             permit_unconventional_http_version=self.cfg.permit_unconventional_http_version,
             header_map=self.cfg.header_map,
+            strip_header_spaces=self.cfg.strip_header_spaces,
         )
         self.trust = TrustSettings.from_settings(
             self.cfg.forwarded_allow_ips, self.cfg.secure_scheme_headers
