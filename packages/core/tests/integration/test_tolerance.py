@@ -103,3 +103,17 @@ def test_the_framing_risks_beside_them_stay_refused(server, raw):
     resp = ask(server, raw)
     assert resp.status == 400, resp
     assert resp.closes
+
+
+def test_every_visible_byte_and_obs_text_in_a_target_is_served(server):
+    """The rest of the range: each byte of %x21-7E and %x80-FF in a path, one keep-alive
+    connection, one request per byte; each reaches the application as sent."""
+    sent = [bytes([b]) for b in [*range(0x21, 0x7F), *range(0x80, 0x100)]]
+    with server.connect(timeout=60) as sock:
+        client = Client(sock)
+        for byte in sent:
+            client.send(b"GET /x" + byte + b"y HTTP/1.1\r\n" + HOST + b"\r\n")
+            resp = client.response()
+            assert resp.status == 200, (byte, resp)
+            assert resp.json()["RAW_URI"] == ("/x" + byte.decode("latin-1") + "y"), byte
+    assert len(sent) == 94 + 128
