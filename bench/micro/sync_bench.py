@@ -78,7 +78,7 @@ def run(scenario: str, requests: int) -> float:
     assert worker.runner is not None
     info = ConnInfo("127.0.0.1", 40000, "127.0.0.1", "8000")
     session = Session(worker.runner, info, worker.limits, worker.log)
-    client = _Client(sock, 99, session, 0.0)  # type: ignore[arg-type]
+    client = _Client(sock, 99, session, 0.0, None)  # type: ignore[arg-type]
     client.mask = _IN
     on_readable = worker._on_readable
     on_readable(client, 0.0)
