@@ -319,6 +319,7 @@ class Arbiter:
         finishes what it holds, but its replacement starts at once."""
         if self._stopping:
             return
+        self.ports.steer_to(self.num_workers, self.log)  # (--reuse-port; else nothing)
         table = self.heartbeats
         serving = []
         for pid, child in self.children.items():
@@ -364,11 +365,9 @@ class Arbiter:
         """Ask a worker to finish what it holds and exit (docs/SIGNALS.md, TERM)."""
         child = self.children[pid]
         child.retiring = True
-        # --reuse-port: the sockets of an index that no longer exists close now; the
-        # worker, holding the last copy, accepts what waits in them first.
+        # --reuse-port: the kernel no longer sends connections to the socket of an index
+        # that no longer exists (steer_to); its worker accepts what waits there first.
         drain = self.ports.active and child.index >= self.num_workers
-        if drain:
-            self.ports.drop_above(self.num_workers)
         self.heartbeats.mark_retiring(child.slot, drain=drain)
         self._kill(pid, signal.SIGTERM)
 
@@ -469,6 +468,7 @@ class Arbiter:
                 continue
             assert self._heartbeats is not None
             self._heartbeats.release(child.slot)
+            self.ports.release(self.num_workers, {c.index for c in self.children.values()})
             if os.WIFSIGNALED(status):
                 sig = os.WTERMSIG(status)
                 name = signal.Signals(sig).name

@@ -15,12 +15,14 @@ its replacement (forked at once, on the lowest free index) finds the queue as it
 Each forked worker closes the sockets of every other index at once; a socket that nobody
 accepts from while the kernel still sends it connections would be a black hole.
 
-An index stops existing only when ``--workers`` goes down (TTOU, or a reload to fewer
-workers): the master retires the workers of the highest indexes, closes its copies of
-their sockets, and tells each such worker (through its heartbeat slot) to accept what is
-queued before closing the last copy. A connection that completes its handshake in the
-microseconds between that last accept and the close is reset, unless the kernel migrates
-it (Linux 5.14 and later with ``sysctl net.ipv4.tcp_migrate_req=1``).
+The kernel is told which sockets are in use: a classic BPF program attached to each
+address's group (``SO_ATTACH_REUSEPORT_CBPF``) picks one of the first ``--workers``
+sockets at random for each new connection, so a socket beyond them gets none. When
+``--workers`` goes down (TTOU, or a reload to fewer workers) the program changes first,
+then the workers of the indexes that go retire: each accepts what was already queued in
+its socket before closing it, and the master closes its own copy once no worker uses it
+(the last socket first, so the group's order stays the indexes' order, which the program
+relies on). So no connection is sent to a socket about to close.
 
 USR2 hands every socket to the new master (``CORRAL_FDS``), which serves the same indexes:
 both masters' workers accept from the same queues until the old one is stopped.
@@ -32,10 +34,29 @@ Unix sockets and other inherited sockets stay shared by all workers, with a warn
 
 from __future__ import annotations
 
+import ctypes
 import socket
+import struct
 from typing import Any
 
 from .sockets import Listener
+
+SO_ATTACH_REUSEPORT_CBPF = 51  # <asm-generic/socket.h>
+
+# A classic BPF program for a SO_REUSEPORT group: A = a random number; A %= count; return
+# A, the index of the socket in the group (in the order the sockets started listening).
+_LD_RANDOM = (0x20, 0, 0, 0xFFFFF000 + 56)  # BPF_LD|BPF_W|BPF_ABS, SKF_AD_OFF+SKF_AD_RANDOM
+_MOD = 0x94  # BPF_ALU|BPF_MOD|BPF_K
+_RET_A = (0x16, 0, 0, 0)  # BPF_RET|BPF_A
+
+
+def steer(sock: socket.socket, count: int) -> None:
+    """New connections to ``sock``'s group go to its first ``count`` sockets only."""
+    program = [_LD_RANDOM, (_MOD, 0, 0, count), _RET_A]
+    code = b"".join(struct.pack("HBBI", *op) for op in program)
+    buf = ctypes.create_string_buffer(code, len(code))
+    fprog = struct.pack("HL", len(program), ctypes.addressof(buf))  # struct sock_fprog
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, fprog)
 
 
 def has_reuse_port(listener: Listener) -> bool:
@@ -55,6 +76,7 @@ class PortGroups:
         self.backlog = 2048
         self.extra: dict[str, list[socket.socket]] = {}  # the sockets of indexes 1, 2, ...
         self._bases: list[Listener] = []  # the listeners that have per-index sockets
+        self._steered: dict[str, int] = {}  # the count each address's program selects from
 
     def configure(self, cfg: Any, listeners: list[Listener], log: Any) -> None:
         """At start: which listeners get per-index sockets. The setting is read once;
@@ -84,6 +106,7 @@ class PortGroups:
         """A reload no longer serves this address: close its per-index sockets."""
         if listener in self._bases:
             self._bases.remove(listener)
+        self._steered.pop(listener.bind, None)
         for sock in self.extra.pop(listener.bind, []):
             sock.close()
 
@@ -144,14 +167,33 @@ class PortGroups:
             for listener in self._bases:
                 listener.sock.close()
 
-    def drop_above(self, count: int) -> bool:
-        """Close the master's sockets of indexes ``count`` and up; True if any."""
-        dropped = False
+    def steer_to(self, count: int, log: Any) -> None:
+        """``--workers`` is ``count``: open the sockets of every index below it, and have
+        the kernel send new connections to those only (a no-op when nothing changed)."""
+        for base in self._bases:
+            if self._steered.get(base.bind) == count:
+                continue
+            try:
+                if count > 1:
+                    self._socket(base, count - 1)  # (and every index below it)
+                steer(base.sock, count)
+            except OSError as exc:
+                log.error(
+                    "--reuse-port: cannot set %s up for %d worker(s): %s",
+                    base.bind,
+                    count,
+                    exc.strerror,
+                )
+                continue
+            self._steered[base.bind] = count
+
+    def release(self, count: int, used: set[int]) -> None:
+        """Close the master's copies of the last sockets, of indexes ``count`` and up that
+        no running worker uses (from the last one: the group's order must stay the
+        indexes' order)."""
         for socks in self.extra.values():
-            while len(socks) > max(count - 1, 0):
+            while socks and len(socks) >= count and len(socks) not in used:
                 socks.pop().close()
-                dropped = True
-        return dropped
 
     def exec_fds(self) -> dict[str, list[int]]:
         """The per-index sockets to hand to a new master (USR2), by bind text."""

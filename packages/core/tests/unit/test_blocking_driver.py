@@ -122,11 +122,15 @@ def test_readline_iteration(served):
     assert client.response().body == repr([b"a\n", b"bb\n", b"ccc"]).encode()
 
 
-def test_client_gone_mid_body_ends_quietly(served):
-    client, _, _ = served
+def test_a_body_the_client_ends_early_is_answered_400_then_closed(served):
+    # As the buffering (event-loop) workers answer it: the client ended only its side.
+    client, _, log = served
     client.send(b"POST /hash HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\npartial")
     client.sock.shutdown(socket.SHUT_WR)
+    resp = client.response()
+    assert resp.status == 400 and resp.closes
     assert client.at_eof()
+    assert not [line for line in log.lines if "Traceback" in line]
 
 
 def test_requests_without_a_body_keep_the_connection_alive(served):
