@@ -878,15 +878,15 @@ connections over the workers.
 
 Without it the workers share one socket per address and an idle worker takes what a busy
 one cannot (each connection wakes one waiting worker). With it each TCP address gets one
-socket per worker and the kernel hashes every new connection to one of them: the load is
+socket per worker and the kernel sends every new connection to one of them: the load is
 spread evenly even when one worker would otherwise win most wake-ups (long keep-alive
 connections with `-k gevent`, or many short ones on a loaded machine), but a connection
 waits in its own worker's queue even while another worker is idle, so it suits
 applications whose requests take similar times. The master keeps every worker's sockets
 open, so a worker that exits or is replaced loses nothing queued; when `--workers` goes
-down (TTOU, a reload), the retiring worker accepts what waits in its sockets before they
-close (a connection arriving in the microseconds between can be reset unless
-`net.ipv4.tcp_migrate_req=1`, Linux 5.14+). USR2 hands every socket to the new master.
+down (TTOU, a reload), the kernel is told first (a BPF program on the sockets) to send the
+sockets that go no new connection, and their worker accepts what already waits there
+before it exits. USR2 hands every socket to the new master.
 Unix sockets and inherited sockets without `SO_REUSEPORT` stay shared (with a warning).
 Changing it needs a restart: a reload keeps the running value and says so.
 """,
