@@ -3,7 +3,7 @@
 Without it every worker accepts from the one socket of each address (``EPOLLEXCLUSIVE``
 wakes one waiting worker per connection; an idle worker takes what a busy one cannot).
 With it each TCP address gets ``--workers`` sockets bound with ``SO_REUSEPORT``, and the
-kernel hashes each new connection to one of them: the load is spread evenly however the
+kernel sends each new connection to one of them: the load is spread evenly however the
 workers' wake-ups fall, but a connection waits in its own worker's queue even while
 another worker is idle (docs/settings.md, ``reuse_port``).
 
@@ -22,7 +22,8 @@ sockets at random for each new connection, so a socket beyond them gets none. Wh
 then the workers of the indexes that go retire: each accepts what was already queued in
 its socket before closing it, and the master closes its own copy once no worker uses it
 (the last socket first, so the group's order stays the indexes' order, which the program
-relies on). So no connection is sent to a socket about to close.
+relies on). So no connection is sent to a socket about to close; and a TTIN that comes
+back before the draining worker has gone reuses the socket it is leaving.
 
 USR2 hands every socket to the new master (``CORRAL_FDS``), which serves the same indexes:
 both masters' workers accept from the same queues until the old one is stopped.
