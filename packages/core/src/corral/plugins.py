@@ -53,8 +53,11 @@ def _check(cls: Any, label: str) -> type[Any]:
 
 
 def load_worker_class(name: str) -> type[Any]:
-    """The worker class for ``-k NAME`` (entry point) or ``-k package.module:Class``."""
+    """The worker class for ``-k NAME`` (entry point), ``-k egg:DIST#NAME`` (the entry point
+    NAME that distribution DIST registers) or ``-k package.module:Class`` (or ``.Class``)."""
     name = _GUNICORN_ALIASES.get(name, name)
+    if name.startswith("egg:"):
+        return _load_egg(name)
     workers = installed_workers()
     if name in workers:
         try:
@@ -75,3 +78,27 @@ def load_worker_class(name: str) -> type[Any]:
     if name in _INSTALL_HINTS:
         message += f"; install it with: {_INSTALL_HINTS[name]}"
     raise WorkerClassError(message)
+
+
+def _load_egg(spec: str) -> type[Any]:
+    """Gunicorn's ``egg:DIST#NAME``: the entry point NAME of distribution DIST (``#NAME``
+    left out: ``sync``), looked up in corral's group."""
+    dist, _, ep_name = spec[4:].partition("#")
+    ep_name = ep_name or "sync"
+    wanted = dist.lower().replace("_", "-")
+    for ep in entry_points(group=GROUP):
+        owner = ep.dist.name.lower().replace("_", "-") if ep.dist is not None else ""
+        if ep.name == ep_name and owner == wanted:
+            try:
+                return _check(ep.load(), spec)
+            except ImportError as exc:
+                raise WorkerClassError(
+                    f"worker class '{spec}' is installed but fails to import: {exc}"
+                ) from None
+    found = sorted(
+        f"egg:{ep.dist.name}#{ep.name}" for ep in entry_points(group=GROUP) if ep.dist is not None
+    )
+    raise WorkerClassError(
+        f"no worker '{ep_name}' registered by the distribution '{dist}' "
+        f"(installed: {', '.join(found) or 'none'})"
+    )

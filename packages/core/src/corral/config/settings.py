@@ -316,8 +316,12 @@ application. If the `WEB_CONCURRENCY` environment variable is set, it is the def
 The kind of worker process to run.
 
 `sync` (the default) handles one request at a time per worker. Other worker classes are
-found by name among installed corral worker plugins, or given as a dotted Python path to a
-worker class. A config file may also assign the class itself.
+found by name among installed corral worker plugins (the `corral.workers` entry-point
+group: `gthread`, `gevent`, `eventlet`, ...), as `egg:DIST#NAME` (the entry point `NAME`
+that the distribution `DIST` registers, as Gunicorn spells it), or as a Python path to a
+worker class (`package.module.Class` or `package.module:Class`). Gunicorn's own class
+paths and `egg:gunicorn#...` names mean corral's worker of the same kind. A config file
+may also assign the class itself.
 """,
     ),
     Setting(
