@@ -158,7 +158,10 @@ def test_slowloris_slow_bodies_and_slow_readers_do_not_starve_other_clients(corr
                 except OSError:
                     pass
             time.sleep(0.25)
-        end = time.monotonic() + 10.0  # generous: the machine may be busy
+        # A bound, not a timing claim: on a loaded machine a slow reader may be accepted,
+        # or its response produced, seconds late, and its deadline counts from then. What
+        # is asserted is that the server closes every one of them by itself.
+        end = time.monotonic() + 60.0
         pending = {name: list(group) for name, group in slow.items()}
         while time.monotonic() < end and any(pending.values()):
             for name, group in pending.items():
