@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import socket
 import ssl
+import time
 from pathlib import Path
 
 import pytest
@@ -263,3 +264,29 @@ def test_gunicorn_tls_flags_that_change_nothing_are_accepted_with_a_warning(corr
     with connect_tls(server, certs.client_context()) as sock:
         sock.sendall(get("/hello", close=True))
         assert read_response(sock).body == b"hello"
+
+
+@pytest.mark.parametrize("worker", worker_classes())
+def test_a_slow_reader_gets_every_byte_of_a_big_tls_response(worker, corral, certs):
+    """The server's socket keeps filling up: encrypted bytes wait in the worker until the
+    client takes them, to the last one (the sync loop once ended the response with them
+    still waiting, and closed the connection at the keep-alive deadline)."""
+    server = corral("-k", worker, "-w", "1", *certs.args, "behaviours:app")
+    size = 2_000_000
+    with connect_tls(server, certs.client_context(), rcvbuf=4096) as sock:
+        sock.sendall(get(f"/big?size={size}"))
+        time.sleep(0.5)  # the server's send buffer fills before we read a byte
+        got = bytearray()
+        while True:
+            piece = sock.recv(4096)
+            if not piece:
+                break
+            got += piece
+            if got.endswith(b"x" * 16) and len(got) >= size:
+                head, _, body = bytes(got).partition(b"\r\n\r\n")
+                if len(body) >= size:
+                    break
+            time.sleep(0.0005)  # slower than the server writes
+        head, _, body = bytes(got).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head[:80]
+        assert len(body) == size

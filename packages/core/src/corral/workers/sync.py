@@ -160,7 +160,8 @@ class SyncWorker(BaseWorker):
             if status == _ABORT:
                 self._close(client)
                 return False
-            if (client.out or client.file is not None) and not self._flush(client):
+            # (TLS: what the socket has not taken yet may be encrypted already, in ``wire``)
+            if (client.out or client.file is not None or client.wire) and not self._flush(client):
                 self._park(client, now)  # (produce() usually wrote it all already)
                 return False
             if client.closing:  # the peer went away while we wrote
@@ -352,7 +353,7 @@ class SyncWorker(BaseWorker):
                 else:
                     self._park(client, now)
                 return
-            if client.out and not self._flush(client):
+            if (client.out or client.wire) and not self._flush(client):
                 self._park(client, now)
                 return
             # (had the peer gone while we wrote, the next read sees it and closes)
@@ -637,7 +638,7 @@ class SyncWorker(BaseWorker):
     def _close_idle(self) -> None:
         """The server stops: close the idle keep-alive connections (Session.retire)."""
         for client in list(self.clients.values()):
-            idle = not client.busy and not client.responding and not client.out
+            idle = not client.busy and not client.responding and not client.out and not client.wire
             if idle and client.session.closable_on_stop(client.fd):
                 self._close(client)
 
