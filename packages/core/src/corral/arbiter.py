@@ -404,7 +404,7 @@ class Arbiter:
             self.children[pid] = _Child(worker, slot, generation=self.generation, index=index)
             self.log.info("Booting worker with pid: %s", pid)
             return
-        self.ports.close_others(index, listeners)
+        self.ports.close_others(index)
         self._run_child(worker)
 
     def _free_index(self) -> int:

@@ -40,7 +40,7 @@ import socket
 import struct
 from typing import Any
 
-from .sockets import Listener
+from .sockets import Listener, listen_tcp
 
 SO_ATTACH_REUSEPORT_CBPF = 51  # <asm-generic/socket.h>
 
@@ -81,7 +81,7 @@ class PortGroups:
 
     def configure(self, cfg: Any, listeners: list[Listener], log: Any) -> None:
         """At start: which listeners get per-index sockets. The setting is read once;
-        a reload that changes it is told to restart (see :meth:`reload`)."""
+        a reload that changes it is told to restart (see :meth:`reload_warning`)."""
         self.enabled = bool(cfg.reuse_port)
         self.backlog = int(cfg.backlog)
         for listener in listeners:
@@ -143,22 +143,12 @@ class PortGroups:
     def _socket(self, base: Listener, index: int) -> socket.socket:
         socks = self.extra.setdefault(base.bind, [])
         while len(socks) < index:
-            sock = socket.socket(base.sock.family, socket.SOCK_STREAM)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-                if base.sock.family == socket.AF_INET6:
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                sock.bind(base.sock.getsockname())
-                sock.listen(self.backlog)
-            except OSError:
-                sock.close()
-                raise
+            sock = listen_tcp(base.sock.family, base.sock.getsockname(), self.backlog, True)
             sock.set_inheritable(True)
             socks.append(sock)
         return socks[index - 1]
 
-    def close_others(self, index: int, listeners: list[Listener]) -> None:
+    def close_others(self, index: int) -> None:
         """In a forked worker: close the per-index sockets of every other index."""
         for socks in self.extra.values():
             for i, sock in enumerate(socks, start=1):

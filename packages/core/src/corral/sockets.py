@@ -7,6 +7,7 @@ import os
 import socket
 import stat
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import BindError
 
@@ -99,21 +100,31 @@ def _bind_tcp(text: str, host: str, port: int, backlog: int, reuse_port: bool) -
         )
     except socket.gaierror as exc:
         raise BindError(f"cannot bind to '{text}': cannot resolve '{host}' ({exc.strerror})")
-    family, socktype, proto, _, sockaddr = infos[0]
-    sock = socket.socket(family, socktype, proto)
+    family, _, _, _, sockaddr = infos[0]
+    try:
+        sock = listen_tcp(family, sockaddr, backlog, reuse_port)
+    except OSError as exc:
+        raise _explain(text, exc) from None
+    return Listener(sock, text, "tcp")
+
+
+def listen_tcp(family: int, sockaddr: Any, backlog: int, reuse_port: bool) -> socket.socket:
+    """A TCP socket listening on ``sockaddr`` (``reuse_port``: one of several, reuseport.py);
+    raises OSError, having closed it."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:  # --reuse-port: more sockets of this address follow (reuseport.py)
+        if reuse_port:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6:
             # [::]:PORT means IPv6 only; bind 0.0.0.0:PORT too for IPv4.
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind(sockaddr)
         sock.listen(backlog)
-    except OSError as exc:
+    except OSError:
         sock.close()
-        raise _explain(text, exc) from None
-    return Listener(sock, text, "tcp")
+        raise
+    return sock
 
 
 def _bind_unix(text: str, path: str, backlog: int, umask: int | None = None) -> Listener:

@@ -57,14 +57,10 @@ _llhttp_methods: dict[bytes, bool] = {}
 _LLHTTP_METHODS_SIZE = 256
 
 
-class _Probe:
-    pass
-
-
 def _llhttp_knows(method: bytes) -> bool:
     known = _llhttp_methods.get(method)
     if known is None:
-        parser = httptools.HttpRequestParser(_Probe())
+        parser = httptools.HttpRequestParser(object())  # (no callbacks needed)
         try:
             parser.feed_data(method + b" / HTTP/1.1\r\n")
             known = True

@@ -299,6 +299,10 @@ class SyncWorker(BaseWorker):
         if client.tls is not None:
             self._on_tls_readable(client, data, now)
             return
+        self._receive(client, data, now)
+
+    def _receive(self, client: _Client, data: bytes, now: float) -> None:
+        """Request bytes (plaintext) from ``client``: to its session."""
         if client.fresh:
             client.fresh = False
             client.deadline = now + self.header_timeout  # the head starts now
@@ -320,10 +324,7 @@ class SyncWorker(BaseWorker):
             self._park(client, now)  # the handshake's reply waits for the client to read
             return
         if plain:
-            if client.fresh:
-                client.fresh = False
-                client.deadline = now + self.header_timeout  # the head starts now
-            self._advance(client, client.session.receive(plain), now)
+            self._receive(client, plain, now)
         idle = not client.busy and not client.responding  # (else it ends after the response)
         if tls.ended and idle and self.clients.get(client.fd) is client:
             self._advance(client, client.session.receive(b""), now)
