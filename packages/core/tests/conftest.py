@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from corral_testing import CorralProcess
+from corral_testing import CorralProcess, stop_all
 
 StartCorral = Callable[..., CorralProcess]
 
@@ -21,9 +21,4 @@ def corral() -> Iterator[StartCorral]:
         return proc.start(wait_workers=wait_workers)
 
     yield start
-    for proc in started:
-        if proc.proc is not None and proc.proc.poll() is None:
-            try:
-                proc.stop(timeout=10)
-            except Exception:
-                proc.kill()
+    stop_all(started)

@@ -6,7 +6,7 @@ that parses responses byte-exactly, so tests see what a client would see.
 """
 
 from .http import Client, Response, read_response, request, upload
-from .process import FIXTURE_APPS, CorralProcess, rss_kib
+from .process import FIXTURE_APPS, CorralProcess, rss_kib, stop_all
 
 __all__ = [
     "FIXTURE_APPS",
@@ -17,6 +17,7 @@ __all__ = [
     "read_response",
     "request",
     "rss_kib",
+    "stop_all",
     "until",
     "upload",
     "worker_classes",

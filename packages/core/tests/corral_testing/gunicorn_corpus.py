@@ -36,7 +36,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .http import _Reader, read_response
-from .process import CorralProcess
+from .process import CorralProcess, stop_all
 
 PIN = "27.0.1"
 DOC = Path(__file__).resolve().parents[4] / "docs" / "HTTP.md"
@@ -427,11 +427,7 @@ def run(worker: str, cases: list[Case], folder: Path) -> Iterator[Result]:
             outcome = send(server, data, len(case.requests) or 1)
             yield Result(case, compare(case, outcome, added))
     finally:
-        for proc in servers.values():
-            try:
-                proc.stop(timeout=10)
-            except Exception:
-                proc.kill()
+        stop_all(servers.values())
 
 
 # ------------------------------------------------------------------------- the table

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 FIXTURE_APPS = Path(__file__).resolve().parent.parent / "fixtureapps"
@@ -68,6 +69,17 @@ def _children(pid: int) -> list[int]:
     except FileNotFoundError:
         return []
     return [int(p) for p in text.split()]
+
+
+def stop_all(procs: Iterable[CorralProcess], timeout: float = 10.0) -> None:
+    """Stop every server still running (TERM, then KILL if it does not exit in time)."""
+    for proc in procs:
+        if proc.proc is None or proc.proc.poll() is not None:
+            continue
+        try:
+            proc.stop(timeout=timeout)
+        except Exception:
+            proc.kill()
 
 
 class CorralProcess:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from corpus.requests import CASES
 from corpus.run import option_groups, run_corpus
-from corral_testing import CorralProcess, worker_classes
+from corral_testing import CorralProcess, stop_all, worker_classes
 
 GROUPS = option_groups(CASES)
 
@@ -31,11 +31,7 @@ def servers(worker_class: str) -> Iterator[dict[tuple[str, ...], CorralProcess]]
             procs[options] = CorralProcess("-k", worker_class, *options, "echo:app").start()
         yield procs
     finally:
-        for proc in procs.values():
-            try:
-                proc.stop(timeout=10)
-            except Exception:
-                proc.kill()
+        stop_all(procs.values())
 
 
 @pytest.mark.parametrize("options", list(GROUPS), ids=lambda o: " ".join(o) or "defaults")
