@@ -10,8 +10,9 @@ import socket
 import sys
 from pathlib import Path
 
+from . import get_body, until
 from .http import Client
-from .process import FIXTURE_APPS
+from .process import FIXTURE_APPS, children_of
 
 ROOT = Path(__file__).resolve().parents[4]
 DEPLOY = ROOT / "deploy"
@@ -85,9 +86,26 @@ def unit_file(path: Path) -> dict[str, dict[str, list[str]]]:
     return sections
 
 
-def start_request(host: str, port: int, path: str) -> Client:
-    """Send ``GET path`` on a new connection and return without reading the answer (a
-    request the server holds while the test tells it to reload or stop)."""
+def start_request(host: str, port: int, path: str = "/sleep?s=1") -> Client:
+    """Send ``GET path`` (by default one that takes a second) on a new connection and return
+    without reading the answer: a request the server holds while it is told to reload or
+    stop. :func:`assert_answered` reads it."""
     client = Client(socket.create_connection((host, port), timeout=60))
     client.send(f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
     return client
+
+
+def assert_answered(client: Client) -> None:
+    """The request :func:`start_request` sent got its whole answer."""
+    response = client.response()
+    assert (response.status, response.body) == (200, b"slept")
+
+
+def wait_new_workers(master: int, old: set[int], count: int, host: str, port: int) -> set[int]:
+    """After a reload: wait (bounded) until no worker of ``old`` is left, then check that
+    ``count`` new ones serve under the same ``master``; their pids."""
+    until(lambda: not set(children_of(master)) & old, 60, "the old workers to retire")
+    new = set(children_of(master))
+    assert len(new) == count, (new, old)
+    assert int(get_body(host, port, "/pid")) in new
+    return new

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from os import PathLike
+from typing import Any
+
+from .process import CorralProcess
 
 
 class NotifySocket:
@@ -44,3 +48,23 @@ def as_systemd(fd: int, count: int) -> tuple[str, ...]:
     as systemd does (bash's $$ is the pid that its exec keeps)."""
     script = f'exec 3<&{fd}; export LISTEN_FDS={count} LISTEN_PID=$$; exec "$@"'
     return ("bash", "-c", script, "bash")
+
+
+def socket_activated(
+    start: Callable[..., CorralProcess],
+    *args: str,
+    host: str = "127.0.0.1",
+    backlog: int = 64,
+    **kwargs: Any,
+) -> tuple[CorralProcess, int]:
+    """``start(ARGS)`` (the ``corral`` fixture) with a socket listening on ``host`` (a free
+    port) handed over as systemd does, and no ``--bind``; the server and the port."""
+    listener = socket.socket()
+    listener.bind((host, 0))
+    listener.listen(backlog)
+    fd, port = listener.fileno(), listener.getsockname()[1]
+    try:
+        server = start(*args, bind=None, pass_fds=(fd,), prefix=as_systemd(fd, 1), **kwargs)
+    finally:
+        listener.close()  # only corral holds it now, as after systemd's hand-over
+    return server, port

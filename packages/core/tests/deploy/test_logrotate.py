@@ -61,9 +61,7 @@ def test_a_forced_rotation_loses_no_access_log_line(corral, tmp_path):
     assert tally.failed == 0, tally.summary()
     answered = tally.sent
     # A line is written as its response is sent: wait (bounded) for the last ones.
-    until(
-        lambda: len(_lines(rotated)) + len(_lines(access)) >= answered, 30, "the last lines"
-    )
+    until(lambda: len(_lines(rotated)) + len(_lines(access)) >= answered, 30, "the last lines")
     old, new = _lines(rotated), _lines(access)
     assert len(old) + len(new) == answered, (len(old), len(new), answered)
     assert len(old) >= 100 and len(new) >= 100, (len(old), len(new))

@@ -25,10 +25,12 @@ from corral_testing.deploy import (
     ADDRESS,
     DEPLOY,
     app_replacements,
+    assert_answered,
     corral_arguments,
     option,
     render,
     start_request,
+    wait_new_workers,
 )
 from corral_testing.process import alive, children_of
 
@@ -123,21 +125,17 @@ def test_runsv_starts_reloads_restarts_and_stops_corral(runsv):
     assert runsv.sv("status").stdout.startswith(f"run: {runsv.folder}: (pid {master})")
 
     old = set(children_of(master))
-    held = start_request("127.0.0.1", port, "/sleep?s=1")
+    held = start_request("127.0.0.1", port)
     assert runsv.sv("hup").returncode == 0
     until(lambda: "Reload complete" in runsv.log, 60, "the reload")
-    response = held.response()
-    assert (response.status, response.body) == (200, b"slept")
-    until(lambda: not set(children_of(master)) & old, 60, "the old workers to retire")
-    new = set(children_of(master))
-    assert len(new) == workers and int(get_body("127.0.0.1", port, "/pid")) in new
+    assert_answered(held)
+    new = wait_new_workers(master, old, workers, "127.0.0.1", port)
     assert runsv.master() == master  # reloaded, not restarted
 
     # sv term: a graceful stop; runsv starts the service again (it is still wanted up).
-    held = start_request("127.0.0.1", port, "/sleep?s=1")
+    held = start_request("127.0.0.1", port)
     assert runsv.sv("term").returncode == 0
-    response = held.response()
-    assert (response.status, response.body) == (200, b"slept")
+    assert_answered(held)
     until(lambda: runsv.master() not in (0, master), 60, "runsv to start corral again")
     assert not [pid for pid in {master, *new} if alive(pid)]
     master = runsv.master()
@@ -148,11 +146,10 @@ def test_runsv_starts_reloads_restarts_and_stops_corral(runsv):
 
     # sv down: stop it for good, waiting past --graceful-timeout at the most.
     workers_now = set(children_of(master))
-    held = start_request("127.0.0.1", port, "/sleep?s=1")
+    held = start_request("127.0.0.1", port)
     result = runsv.sv("-w", wait, "down")
     assert result.stdout.startswith(f"ok: down: {runsv.folder}: "), result
-    response = held.response()
-    assert (response.status, response.body) == (200, b"slept")
+    assert_answered(held)
     assert not [pid for pid in {master, *workers_now} if alive(pid)]
     # Each master stopped in order (runsv keeps no exit status: the log says so) and runsv
     # leaves the service down.

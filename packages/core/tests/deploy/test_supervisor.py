@@ -24,10 +24,12 @@ from corral_testing.deploy import (
     ADDRESS,
     DEPLOY,
     app_replacements,
+    assert_answered,
     corral_arguments,
     option,
     render,
     start_request,
+    wait_new_workers,
 )
 from corral_testing.process import alive, children_of
 
@@ -138,23 +140,18 @@ def test_supervisord_starts_reloads_and_stops_corral(supervisor, tmp_path):
 
     old = set(children_of(master))
     assert len(old) == workers
-    held = start_request("127.0.0.1", port, "/sleep?s=1")
+    held = start_request("127.0.0.1", port)
     result = supervisor.ctl("signal", "HUP", "corral")
     assert result.stdout.strip() == "corral: signalled", result
     until(lambda: "Reload complete" in log(), 60, "the reload")
-    response = held.response()
-    assert (response.status, response.body) == (200, b"slept")
-    until(lambda: not set(children_of(master)) & old, 60, "the old workers to retire")
-    new = set(children_of(master))
-    assert len(new) == workers
-    assert int(get_body("127.0.0.1", port, "/pid")) in new
+    assert_answered(held)
+    new = wait_new_workers(master, old, workers, "127.0.0.1", port)
     assert int(supervisor.ctl("pid", "corral").stdout) == master  # reloaded, not restarted
 
-    held = start_request("127.0.0.1", port, "/sleep?s=1")
+    held = start_request("127.0.0.1", port)
     result = supervisor.ctl("stop", "corral")  # returns once corral has exited
     assert result.stdout.strip() == "corral: stopped", result
-    response = held.response()
-    assert (response.status, response.body) == (200, b"slept")
+    assert_answered(held)
     # Exited by itself (status 0), not killed at stopwaitsecs; no worker left behind.
     assert "stopped: corral (exit status 0)" in supervisor.log, supervisor.log
     assert not alive(master) and not [pid for pid in new if alive(pid)]

@@ -13,23 +13,24 @@ from __future__ import annotations
 import os
 import shlex
 import signal
-import socket
 import subprocess
 
-from corral_testing import get_body, until
+from corral_testing import get_body
 from corral_testing.deploy import (
     ADDRESS,
     APPLICATION,
     DEPLOY,
     app_replacements,
+    assert_answered,
     corral_arguments,
     option,
     render,
     start_request,
     unit_file,
+    wait_new_workers,
 )
 from corral_testing.process import FIXTURE_APPS, alive
-from corral_testing.systemd import NotifySocket, as_systemd
+from corral_testing.systemd import NotifySocket, socket_activated
 
 SERVICE = DEPLOY / "systemd" / "corral.service"
 SOCKET = DEPLOY / "systemd" / "corral.socket"
@@ -74,11 +75,7 @@ def test_the_service_is_notify_reloads_by_hup_and_outwaits_the_graceful_timeout(
 
 def test_corral_serves_reloads_and_stops_as_systemd_runs_the_units(corral, tmp_path):
     socket_unit = unit_file(SOCKET)["Socket"]
-    host, _ = socket_unit["ListenStream"][0].rsplit(":", 1)
-    listener = socket.socket()
-    listener.bind((host, 0))  # the file's host, a free port
-    listener.listen(int(socket_unit["Backlog"][0]))
-    port = listener.getsockname()[1]
+    host, _ = socket_unit["ListenStream"][0].rsplit(":", 1)  # the file's host, a free port
 
     pidfile = tmp_path / "corral.pid"
     rendered = tmp_path / SERVICE.name
@@ -89,17 +86,16 @@ def test_corral_serves_reloads_and_stops_as_systemd_runs_the_units(corral, tmp_p
     workers = int(option(args, "--workers", "-w"))
 
     notify = NotifySocket(tmp_path / "notify.sock")
-    server = corral(
+    server, port = socket_activated(
+        corral,
         *args,
-        bind=None,
+        host=host,
+        backlog=int(socket_unit["Backlog"][0]),
         cwd=service["WorkingDirectory"][0],
         env=dict(os.environ, NOTIFY_SOCKET=notify.path),
         new_session=True,
-        pass_fds=(listener.fileno(),),
-        prefix=as_systemd(listener.fileno(), 1),
         wait_workers=workers,
     )
-    listener.close()  # only corral holds it now, as with systemd after the hand-over
     ready = notify.wait_for("READY")
     assert ready["MAINPID"] == str(server.pid) == pidfile.read_text().strip()
     assert ready["STATUS"] == f"serving with {workers} worker(s)"
@@ -108,25 +104,20 @@ def test_corral_serves_reloads_and_stops_as_systemd_runs_the_units(corral, tmp_p
     # systemctl reload: ExecReload, with $MAINPID as systemd expands it.
     old = set(server.worker_pids())
     assert len(old) == workers
-    held = start_request(host, port, "/sleep?s=1")
+    held = start_request(host, port)
     reload = service["ExecReload"][0].replace("$MAINPID", str(server.pid))
     subprocess.run(shlex.split(reload), check=True, timeout=30)
     notify.wait_for("RELOADING")
     notify.wait_for("READY")
-    response = held.response()
-    assert (response.status, response.body) == (200, b"slept")
-    until(lambda: not set(server.worker_pids()) & old, 60, "the old workers to retire")
-    new = set(server.worker_pids())
-    assert len(new) == workers
-    assert int(get_body(host, port, "/pid")) in new, server.log
+    assert_answered(held)
+    new = wait_new_workers(server.pid, old, workers, host, port)
 
     # systemctl stop: KillSignal to the master only (KillMode=mixed), then KILL to what is
     # left after TimeoutStopSec: the master must be gone before, its workers with it.
-    held = start_request(host, port, "/sleep?s=1")
+    held = start_request(host, port)
     os.kill(server.pid, signal.Signals[service["KillSignal"][0]])
     notify.wait_for("STOPPING")
-    response = held.response()
-    assert (response.status, response.body) == (200, b"slept")
+    assert_answered(held)
     assert server.proc.wait(_seconds(service["TimeoutStopSec"][0])) == 0
     assert not [pid for pid in new if alive(pid)]
     assert notify.order("READY", "RELOADING", "STOPPING") == [

@@ -10,7 +10,7 @@ import time
 
 from corral_testing import get_body, read_response
 from corral_testing.process import run_corral
-from corral_testing.systemd import NotifySocket, as_systemd
+from corral_testing.systemd import NotifySocket, socket_activated
 
 
 def test_ready_reloading_ready_stopping_in_that_order(corral, tmp_path):
@@ -28,7 +28,12 @@ def test_ready_reloading_ready_stopping_in_that_order(corral, tmp_path):
     server.wait_log("Reload complete")
     assert server.stop() == 0
     assert notify.wait_for("STOPPING")["STOPPING"] == "1"
-    assert notify.order("READY", "RELOADING", "STOPPING") == ["READY", "RELOADING", "READY", "STOPPING"]
+    assert notify.order("READY", "RELOADING", "STOPPING") == [
+        "READY",
+        "RELOADING",
+        "READY",
+        "STOPPING",
+    ]
 
 
 def test_watchdog_pings_when_systemd_asks(corral, tmp_path):
@@ -47,20 +52,7 @@ def test_watchdog_pings_when_systemd_asks(corral, tmp_path):
 
 
 def test_socket_activation_serves_the_socket_handed_over_as_fd_3(corral):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    port = listener.getsockname()[1]
-    server = corral(
-        "behaviours:app",
-        "-w",
-        "2",
-        bind=None,
-        pass_fds=(listener.fileno(),),
-        prefix=as_systemd(listener.fileno(), 1),
-        wait_workers=2,
-    )
-    listener.close()  # only corral holds it now
+    server, port = socket_activated(corral, "behaviours:app", "-w", "2", wait_workers=2)
     server.wait_log("Socket activation: 1 socket")
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(b"GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
@@ -78,19 +70,7 @@ def test_a_bad_listen_fds_is_one_line_and_no_worker():
 
 
 def test_a_reload_keeps_serving_the_socket_systemd_passed(corral):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    port = listener.getsockname()[1]
-    server = corral(
-        "behaviours:app",
-        "-w",
-        "1",
-        bind=None,
-        pass_fds=(listener.fileno(),),
-        prefix=as_systemd(listener.fileno(), 1),
-    )
-    listener.close()
+    server, port = socket_activated(corral, "behaviours:app", "-w", "1")
     before = set(server.worker_pids())
     os.kill(server.pid, signal.SIGHUP)
     server.wait_log("Reload complete", timeout=30)
