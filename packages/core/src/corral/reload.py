@@ -17,6 +17,9 @@ Without ``--preload`` each new worker imports the application afresh, so new cod
 served. With ``--preload`` the application was imported once, in the master, and workers
 are forked from it: a reload applies the new configuration (workers, timeouts, logging,
 addresses, hooks) but serves the same code; restart (or USR2) to load new code.
+
+A socket-activated master keeps the sockets systemd passed: the configuration's ``--bind``
+has no say at a reload, as at start.
 """
 
 from __future__ import annotations
@@ -120,6 +123,8 @@ def begin(arbiter: Arbiter) -> Reload | None:
     # Keep the listening sockets of addresses that stay; bind the new ones.
     kept = {listener.bind: listener for listener in previous.listeners}
     wanted = list(cfg.bind)
+    if arbiter.socket_activated:  # systemd's sockets, as at start: --bind is not bound
+        wanted = list(kept)
     try:
         bound = bind_all(
             [a for a in wanted if a not in kept],

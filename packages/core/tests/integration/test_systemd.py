@@ -8,29 +8,9 @@ import signal
 import socket
 import time
 
-from corral_testing import read_response
+from corral_testing import get_body, read_response
 from corral_testing.process import run_corral
-
-
-class NotifySocket:
-    def __init__(self, path) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(str(path))
-        self.path = str(path)
-        self.messages: list[dict[str, str]] = []
-
-    def wait_for(self, key: str, timeout: float = 30.0) -> dict[str, str]:
-        """The next message (after those already read) that carries ``key``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            assert remaining > 0, f"no {key} in {self.messages}"
-            self.sock.settimeout(remaining)
-            data = self.sock.recv(4096).decode()
-            message = dict(line.split("=", 1) for line in data.splitlines() if "=" in line)
-            self.messages.append(message)
-            if key in message:
-                return message
+from corral_testing.systemd import NotifySocket, socket_activated
 
 
 def test_ready_reloading_ready_stopping_in_that_order(corral, tmp_path):
@@ -48,8 +28,12 @@ def test_ready_reloading_ready_stopping_in_that_order(corral, tmp_path):
     server.wait_log("Reload complete")
     assert server.stop() == 0
     assert notify.wait_for("STOPPING")["STOPPING"] == "1"
-    order = [k for m in notify.messages for k in ("READY", "RELOADING", "STOPPING") if k in m]
-    assert order == ["READY", "RELOADING", "READY", "STOPPING"]
+    assert notify.order("READY", "RELOADING", "STOPPING") == [
+        "READY",
+        "RELOADING",
+        "READY",
+        "STOPPING",
+    ]
 
 
 def test_watchdog_pings_when_systemd_asks(corral, tmp_path):
@@ -67,28 +51,8 @@ def test_watchdog_pings_when_systemd_asks(corral, tmp_path):
     assert b"HOME" in body and b"NOTIFY_SOCKET" not in body and b"WATCHDOG_USEC" not in body
 
 
-def _as_systemd(fd: int, count: int) -> tuple[str, ...]:
-    """A prefix that hands descriptor ``fd`` over as 3 and sets LISTEN_FDS and LISTEN_PID
-    as systemd does (bash's $$ is the pid that its exec keeps)."""
-    script = f'exec 3<&{fd}; export LISTEN_FDS={count} LISTEN_PID=$$; exec "$@"'
-    return ("bash", "-c", script, "bash")
-
-
 def test_socket_activation_serves_the_socket_handed_over_as_fd_3(corral):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    port = listener.getsockname()[1]
-    server = corral(
-        "behaviours:app",
-        "-w",
-        "2",
-        bind=None,
-        pass_fds=(listener.fileno(),),
-        prefix=_as_systemd(listener.fileno(), 1),
-        wait_workers=2,
-    )
-    listener.close()  # only corral holds it now
+    server, port = socket_activated(corral, "behaviours:app", "-w", "2", wait_workers=2)
     server.wait_log("Socket activation: 1 socket")
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(b"GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
@@ -103,3 +67,14 @@ def test_a_bad_listen_fds_is_one_line_and_no_worker():
     assert result.returncode == 1, output
     assert "LISTEN_FDS=2: descriptor 3 is not open" in output
     assert "Traceback" not in output and "Booting worker" not in output
+
+
+def test_a_reload_keeps_serving_the_socket_systemd_passed(corral):
+    server, port = socket_activated(corral, "behaviours:app", "-w", "1")
+    before = set(server.worker_pids())
+    os.kill(server.pid, signal.SIGHUP)
+    server.wait_log("Reload complete", timeout=30)
+    # The new worker serves descriptor 3; the configuration's default --bind is not bound.
+    assert int(get_body("127.0.0.1", port, "/pid")) not in before
+    assert server.log.count("Listening at:") == 1, server.log
+    assert server.stop() == 0
