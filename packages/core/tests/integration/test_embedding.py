@@ -111,15 +111,15 @@ def test_recipe_filter_passes_gunicorn_settings_corral_lacks_and_they_are_warned
 
 
 @pytest.mark.parametrize(
-    ("options", "code", "fragment"),
+    ("options", "code", "frag"),
     [
-        ('"wrokers": 2', 2, "setting 'wrokers': there is no such setting (did you mean 'workers'?)"),
+        ('"wrokers": 2', 2, "setting 'wrokers': there is no such setting (did you mean 'workers'"),
         ('"workers": "many"', 2, "setting 'workers': expected an integer >= 1, got 'many'"),
         ('"bind": "127.0.0.1:99999"', 2, "setting 'bind'"),
         ('"config": "corral.conf.py"', 2, "self.load_config_from_file(path)"),
     ],
 )
-def test_an_unknown_setting_or_a_bad_value_is_one_line_and_an_exit(tmp_path, options, code, fragment):
+def test_an_unknown_setting_or_a_bad_value_is_one_line_and_an_exit(tmp_path, options, code, frag):
     program = """
         from corral.app import Application
 
@@ -130,7 +130,7 @@ def test_an_unknown_setting_or_a_bad_value_is_one_line_and_an_exit(tmp_path, opt
         Application(app=app, options={"bind": "127.0.0.1:0", OPTIONS}).run()
     """
     result = _run(_script(tmp_path, program, OPTIONS=options))
-    assert_clean_error(result, code, fragment)
+    assert_clean_error(result, code, frag)
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith("corral: error: "), result.stderr
 
