@@ -3,6 +3,7 @@ running a script the test writes), serving real requests and stopped with TERM."
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from corral_testing import get_body, until
-from corral_testing.process import FIXTURE_APPS, CorralProcess, assert_clean_error
+from corral_testing.process import FIXTURE_APPS, CorralProcess, alive, assert_clean_error
 
 # Gunicorn's documented embedding (docs/custom.rst, examples/standalone_app.py), with only
 # the import changed; the application answers with the pid of the process serving it.
@@ -271,3 +272,40 @@ def test_hup_runs_load_config_again_and_a_failing_one_leaves_the_workers_serving
         assert len(server.worker_pids()) == 3
     finally:
         _stopped_cleanly(server)
+
+
+def test_usr2_re_executes_the_program_itself_and_the_new_code_serves(tmp_path):
+    program = """
+        from corral.app import Application
+
+        VERSION = b"VERSION_TEXT"
+
+        def app(environ, start_response):
+            start_response("200 OK", [])
+            return [VERSION]
+
+        Application(app=app, options={"bind": "127.0.0.1:0", "pidfile": "corral.pid"}).run()
+    """
+    path = _script(tmp_path, program, VERSION_TEXT="old")
+    server = _program(path).start(timeout=60)
+    new_master = 0
+    try:
+        assert get_body(server.host, server.port, "/") == b"old"
+        _script(tmp_path, program, VERSION_TEXT="new")
+        server.proc.send_signal(signal.SIGUSR2)
+        pidfile = tmp_path / "corral.pid"
+        until(lambda: (tmp_path / "corral.pid.oldbin").exists(), 60, "the .oldbin pid file")
+        until(lambda: pidfile.exists() and pidfile.read_text().strip(), 60, "the new pid file")
+        new_master = int(pidfile.read_text())
+        assert new_master != server.pid
+        assert alive(new_master)
+        code = server.stop(signal.SIGTERM, timeout=60)
+        assert code == 0, server.log
+        assert "Traceback" not in server.log, server.log
+        until(lambda: get_body(server.host, server.port, "/") == b"new", 60, "the new code")
+    finally:
+        if server.proc.poll() is None:
+            server.stop(signal.SIGTERM, timeout=60)
+        if new_master and alive(new_master):
+            os.kill(new_master, signal.SIGTERM)
+            until(lambda: not alive(new_master), 60, "the new master to stop")
