@@ -14,14 +14,16 @@ import pytest
 from corral_testing import get_body, until
 from corral_testing.process import FIXTURE_APPS, CorralProcess, alive, assert_clean_error
 
-# Gunicorn's documented embedding (docs/custom.rst, examples/standalone_app.py), with only
-# the import changed; the application answers with the pid of the process serving it.
+DOC = Path(__file__).resolve().parents[4] / "docs" / "embedding.md"
+
+# The shape of Gunicorn's documented embedding (its docs/custom.rst): options filtered by
+# cfg.settings, load() returning the application; this one answers with the pid serving it.
 GUNICORN_RECIPE = """
 import os
 from corral.app import BaseApplication
 
 
-def handler_app(environ, start_response):
+def pid_app(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"pid %d" % os.getpid()]
 
@@ -33,9 +35,8 @@ class StandaloneApplication(BaseApplication):
         super().__init__()
 
     def load_config(self):
-        config = {key: value for key, value in self.options.items()
-                  if key in self.cfg.settings and value is not None}
-        for key, value in config.items():
+        wanted = {k: v for k, v in self.options.items() if k in self.cfg.settings and v is not None}
+        for key, value in wanted.items():
             self.cfg.set(key.lower(), value)
 
     def load(self):
@@ -43,13 +44,36 @@ class StandaloneApplication(BaseApplication):
 
 
 if __name__ == "__main__":
-    options = {
-        "bind": "%s:%s" % ("127.0.0.1", "0"),
-        "workers": 2,
-        OPTIONS
-    }
-    StandaloneApplication(handler_app, options).run()
+    StandaloneApplication(pid_app, {"bind": "127.0.0.1:0", "workers": 2, OPTIONS}).run()
 """
+
+
+def _doc_program(heading: str) -> str:
+    text = DOC.read_text()
+    start = text.index(f"```python\n{heading}\n") + len("```python\n")
+    return text[start : text.index("```", start)]
+
+
+def test_the_docs_programs_differ_only_in_the_import():
+    gunicorn = _doc_program("# serve.py, for Gunicorn").splitlines()
+    corral = _doc_program("# serve.py, for corral").splitlines()
+    assert len(gunicorn) == len(corral)
+    differ = [(g, c) for g, c in zip(gunicorn, corral, strict=True) if g != c]
+    assert [c.split("#")[0].strip() for _, c in differ[1:]] == [
+        "from corral.app import Application as BaseApplication"
+    ]
+    assert differ[1][0] == "from gunicorn.app.base import BaseApplication"
+
+
+def test_the_docs_corral_program_serves_and_stops_on_term(tmp_path):
+    program = _doc_program("# serve.py, for corral")
+    program = program.replace('{"bind": "0.0.0.0:8000", "workers": 4}', '{"bind": "127.0.0.1:0"}')
+    assert '"127.0.0.1:0"' in program
+    server = _program(_script(tmp_path, program)).start(timeout=60)
+    try:
+        assert get_body(server.host, server.port, "/") == b"hello\n"
+    finally:
+        _stopped_cleanly(server)
 
 
 def _script(tmp_path: Path, text: str, **replace: str) -> Path:
