@@ -222,6 +222,7 @@ class Application:
         self.usage = usage
         self.prog = prog
         self.callable: Callable[..., Any] | None = None
+        self._start_dir = os.getcwd()
         self.cfg = AppConfig(usage, prog)
         self.do_load_config()
 
@@ -297,16 +298,24 @@ class Application:
         return None
 
     def _startup(self) -> Any:
+        """HUP: the configuration read again, from the folder the program started in (as
+        the command reads it: ``chdir`` may have moved the master since)."""
         from .cli import prepare
 
-        self.reload()
-        return prepare(self.cfg.build(self.app_uri_for_config()), embedded=True)
+        here = os.getcwd()
+        os.chdir(self._start_dir)
+        try:
+            self.reload()
+            cfg = self.cfg.build(self.app_uri_for_config())
+        finally:
+            os.chdir(here)
+        return prepare(cfg, embedded=True)
 
     def run(self) -> None:
         """Serve until stopped, as the ``corral`` command; exits with the server's code."""
         from .cli import serve
 
-        start_dir = os.getcwd()
+        start_dir = self._start_dir = os.getcwd()
         try:
             code = serve(
                 self.cfg.build(self.app_uri_for_config()),

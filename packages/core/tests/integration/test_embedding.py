@@ -267,6 +267,7 @@ def test_a_bad_value_in_the_config_file_names_the_file(tmp_path):
 
 def test_hup_runs_load_config_again_and_a_failing_one_leaves_the_workers_serving(tmp_path):
     (tmp_path / "workers.txt").write_text("1")
+    (tmp_path / "sub").mkdir()  # chdir moves the master there; HUP reads from the start folder
     program = """
         from pathlib import Path
         from corral.app import Application
@@ -278,6 +279,7 @@ def test_hup_runs_load_config_again_and_a_failing_one_leaves_the_workers_serving
         class FromDisk(Application):
             def load_config(self):
                 self.cfg.set("bind", "127.0.0.1:0")
+                self.cfg.set("chdir", "sub")
                 self.cfg.set("workers", int(Path("workers.txt").read_text()))
 
         FromDisk(app=app).run()
