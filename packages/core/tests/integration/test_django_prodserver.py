@@ -36,13 +36,13 @@ IMPORTED_IN = os.getpid()
 """
 
 
-def _project(tmp_path: Path, args: dict[str, str | None]) -> Path:
+def _project(tmp_path: Path, args: dict[str, str | None], extra: str = "") -> Path:
     django_admin = Path(sys.executable).with_name("django-admin")
     subprocess.run(
         [str(django_admin), "startproject", "site1", str(tmp_path)], check=True, timeout=60
     )
     with open(tmp_path / "site1" / "settings.py", "a") as settings:
-        settings.write(SETTINGS.format(args=args))
+        settings.write(SETTINGS.format(args=args) + extra)
     with open(tmp_path / "site1" / "urls.py", "a") as urls:
         urls.write(URLS)
     with open(tmp_path / "site1" / "wsgi.py", "a") as wsgi:
@@ -92,3 +92,15 @@ def test_an_args_key_corral_does_not_know_is_one_line_and_exit_2(tmp_path, args,
     )
     assert_clean_error(result, 2, fragment)
     assert result.stderr.count("corral: error:") == 1, result.stderr
+
+
+def test_a_project_without_wsgi_application_is_one_line_and_exit_2(tmp_path):
+    project = _project(tmp_path, {"bind": "127.0.0.1:0"}, extra="WSGI_APPLICATION = None\n")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "server", "web"],
+        cwd=str(project),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert_clean_error(result, 2, "the Django setting WSGI_APPLICATION names no application")

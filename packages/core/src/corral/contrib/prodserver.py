@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import sys
 
+from django.conf import settings
 from django_prodserver.backends.base import BaseServerBackend
 from django_prodserver.utils import wsgi_app_name
 
@@ -36,4 +37,10 @@ class CorralServer(BaseServerBackend):
     """Runs ``corral ARGS... MODULE:VARIABLE`` (``WSGI_APPLICATION``) in this process."""
 
     def start_server(self, *args: str) -> None:
+        if not getattr(settings, "WSGI_APPLICATION", None):
+            sys.stderr.write(
+                "corral: error: the Django setting WSGI_APPLICATION names no application "
+                "(for example 'mysite.wsgi.application')\n"
+            )
+            sys.exit(2)
         sys.exit(main([*args, wsgi_app_name()]))
