@@ -50,6 +50,17 @@ def _project(tmp_path: Path, args: dict[str, str | None], extra: str = "") -> Pa
     return tmp_path
 
 
+def _manage(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python manage.py ARGS`` to its end (a start-up error)."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=str(project),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 @pytest.mark.parametrize("command", ["server", "prodserver"])  # prodserver: the old name
 def test_manage_py_server_serves_the_project_from_corral_workers_and_stops_on_term(
     tmp_path, command
@@ -83,24 +94,12 @@ def test_manage_py_server_serves_the_project_from_corral_workers_and_stops_on_te
 )
 def test_an_args_key_corral_does_not_know_is_one_line_and_exit_2(tmp_path, args, fragment):
     project = _project(tmp_path, args)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "server", "web"],
-        cwd=str(project),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _manage(project, "server", "web")
     assert_clean_error(result, 2, fragment)
     assert result.stderr.count("corral: error:") == 1, result.stderr
 
 
 def test_a_project_without_wsgi_application_is_one_line_and_exit_2(tmp_path):
     project = _project(tmp_path, {"bind": "127.0.0.1:0"}, extra="WSGI_APPLICATION = None\n")
-    result = subprocess.run(
-        [sys.executable, "manage.py", "server", "web"],
-        cwd=str(project),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _manage(project, "server", "web")
     assert_clean_error(result, 2, "the Django setting WSGI_APPLICATION names no application")
