@@ -63,7 +63,7 @@ def _where(exc: BaseException) -> str:
     return f"{os.path.relpath(last.filename)}, line {last.lineno}"
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
     where = _where(exc)
     text = exc.msg if isinstance(exc, SyntaxError) else str(exc)
     text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -82,13 +82,13 @@ def load_app(uri: str) -> Callable[..., Any]:
                 f"cannot import '{module_name}': no module named '{missing}' "
                 f"(working directory {os.getcwd()}; use --chdir or --pythonpath)"
             ) from None
-        raise AppImportError(f"importing '{module_name}' failed: {_describe(exc)}") from None
+        raise AppImportError(f"importing '{module_name}' failed: {describe_error(exc)}") from None
     except SystemExit:
         raise AppImportError(f"importing '{module_name}' called sys.exit()") from None
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
-        raise AppImportError(f"importing '{module_name}' failed: {_describe(exc)}") from None
+        raise AppImportError(f"importing '{module_name}' failed: {describe_error(exc)}") from None
     try:
         obj = getattr(module, name)
     except AttributeError:
@@ -101,7 +101,7 @@ def load_app(uri: str) -> Callable[..., Any]:
         try:
             obj = obj(*args, **kwargs)
         except Exception as exc:
-            raise AppImportError(f"calling '{uri}' failed: {_describe(exc)}") from None
+            raise AppImportError(f"calling '{uri}' failed: {describe_error(exc)}") from None
     if obj is None:
         raise AppImportError(f"'{uri}' is None, not a WSGI application")
     if not callable(obj):

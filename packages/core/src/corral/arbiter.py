@@ -138,10 +138,14 @@ class Arbiter:
         self.generation = 0  # the workers' now serving; a reload starts a new one
         self.generations = 0  # how many were ever started
         self._reload: Reload | None = None
-        # Set by the CLI: how to read the configuration again (HUP), and what to re-exec.
+        # Set by the CLI (or corral.app): how to read the configuration again (HUP), what
+        # to re-exec (USR2: the command, else `python -m corral` with argv), and what returns
+        # the application in a worker (None: import cfg.app_uri).
         self.reload_config: Callable[[], Startup] = _no_reload
         self.argv: list[str] = []
+        self.command: list[str] = []
         self.start_dir = os.getcwd()
+        self.loader: Callable[[], WSGIApp] | None = None
 
     @property
     def heartbeats(self) -> HeartbeatTable:
@@ -395,6 +399,7 @@ class Arbiter:
             ppid=self.pid,
             age=self.worker_age,
             server=self,
+            loader=self.loader,
         )
         worker = self.worker_class(ctx)
         self.cfg.pre_fork(self, worker)

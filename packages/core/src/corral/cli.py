@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import ssl
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,16 +41,17 @@ class Startup:
     tls: ssl.SSLContext | None = None  # --certfile: the listeners' context
 
 
-def prepare(cfg: Any) -> Startup:
+def prepare(cfg: Any, *, embedded: bool = False) -> Startup:
     """Everything a configuration needs before the master can use it, every check that
-    can fail done first. Used at start and again on HUP (corral.reload)."""
+    can fail done first. Used at start and again on HUP (corral.reload). ``embedded``: the
+    application comes from a program embedding corral (corral.app), not from cfg.app_uri."""
     from .appload import prepare_import_path
     from .logs import Logs
     from .plugins import load_worker_class
     from .sockets import parse_address
     from .tls import server_context
 
-    if not cfg.app_uri:
+    if not cfg.app_uri and not embedded:
         raise UsageError(
             "no application given: corral [OPTIONS] MODULE:VARIABLE "
             "(for example: corral myapp:app, or corral corral.demo:app)"
@@ -100,36 +101,69 @@ def prepare(cfg: Any) -> Startup:
 
 
 def run(argv: list[str]) -> int:
-    from .appload import load_app
-    from .arbiter import Arbiter
     from .config import load_config
 
     start_dir = os.getcwd()
     cfg = load_config(argv, os.environ)
-    if cfg.print_config:
-        for name, value in cfg.to_dict().items():
-            sys.stdout.write(f"{name:<28} = {value!r}\n")
-        return 0
-    startup = prepare(cfg)
-    app_uri = cfg.app_uri
-    assert app_uri is not None  # prepare() refuses a configuration without one
-    if cfg.check_config:
-        load_app(app_uri)
-        sys.stdout.write(f"configuration OK: {cfg.app_uri} loads, worker '{cfg.worker_class}'\n")
-        return 0
-    app = None
-    if cfg.preload_app:
-        # Gevent and eventlet workers monkey-patch the master before the app is imported.
-        getattr(startup.worker_class, "prepare_master", lambda cfg: None)(cfg)
-        app = load_app(app_uri)
 
     def reload_config() -> Startup:
         # The same command line and environment as at start, read afresh, from where
         # corral was started (--chdir may have moved the master since).
         return prepare(load_config(argv, os.environ, cwd=start_dir))
 
+    return serve(
+        cfg,
+        reload_config,
+        argv=argv,
+        command=[sys.executable, "-m", "corral", *argv],
+        start_dir=start_dir,
+    )
+
+
+def serve(
+    cfg: Any,
+    reload_config: Callable[[], Startup],
+    *,
+    argv: list[str],
+    command: list[str],
+    start_dir: str,
+    loader: Callable[[], Any] | None = None,
+    label: str | None = None,
+) -> int:
+    """What the ``corral`` command does with a configuration, and corral.app's
+    ``Application.run()`` with its own: --print-config, --check-config, --preload, then the
+    arbiter until it stops (its exit code). ``loader`` returns the application (None:
+    import cfg.app_uri); ``label`` names it in --check-config's line."""
+    from .appload import load_app
+    from .arbiter import Arbiter
+
+    if cfg.print_config:
+        for name, value in cfg.to_dict().items():
+            sys.stdout.write(f"{name:<28} = {value!r}\n")
+        return 0
+    startup = prepare(cfg, embedded=loader is not None)
+
+    def load() -> Any:
+        if loader is not None:
+            return loader()
+        assert cfg.app_uri is not None  # prepare() refuses a configuration without one
+        return load_app(cfg.app_uri)
+
+    if cfg.check_config:
+        load()
+        what = label or cfg.app_uri
+        sys.stdout.write(f"configuration OK: {what} loads, worker '{cfg.worker_class}'\n")
+        return 0
+    app = None
+    if cfg.preload_app:
+        # Gevent and eventlet workers monkey-patch the master before the app is imported.
+        getattr(startup.worker_class, "prepare_master", lambda cfg: None)(cfg)
+        app = load()
+
     arbiter = Arbiter(cfg, startup.logs, startup.worker_class, app, tls=startup.tls)
     arbiter.reload_config = reload_config
     arbiter.argv = list(argv)
+    arbiter.command = list(command)
     arbiter.start_dir = start_dir
+    arbiter.loader = loader
     return arbiter.run()

@@ -52,9 +52,12 @@ def _check(cls: Any, label: str) -> type[Any]:
     return cls
 
 
-def load_worker_class(name: str) -> type[Any]:
+def load_worker_class(name: str | type[Any]) -> type[Any]:
     """The worker class for ``-k NAME`` (entry point), ``-k egg:DIST#NAME`` (the entry point
-    NAME that distribution DIST registers) or ``-k package.module:Class`` (or ``.Class``)."""
+    NAME that distribution DIST registers) or ``-k package.module.Class`` (or ``:Class``);
+    or the class itself (``worker_class = MyWorker`` in a config file or corral.app)."""
+    if isinstance(name, type):
+        return _check(name, f"{name.__module__}.{name.__qualname__}")
     name = _GUNICORN_ALIASES.get(name, name)
     if name.startswith("egg:"):
         return _load_egg(name)

@@ -3,13 +3,14 @@ the same listening sockets, for an upgrade with nothing refused (docs/SIGNALS.md
 
 The old master forks; the child runs the ``pre_exec`` hook and executes the same command
 again (``python -m corral`` with the arguments it was started with, from the folder it was
-started in) with ``CORRAL_FDS`` in its environment: a JSON list of ``[fd, bind text,
-[fds]]`` for each listening socket, left open across the exec (the list: with
-``--reuse-port``, the address's sockets of worker indexes 1 and up). The new master
-adopts those sockets for the addresses that are still in its configuration (binding the
-others as usual), boots its workers, and both masters serve until the operator stops the
-old one (``TERM``, or ``WINCH`` then ``TERM`` to watch the new one alone first; ``HUP`` on
-the old master after ``WINCH`` brings its workers back, to roll back).
+started in; a program embedding corral through corral.app: that program's own command
+line, as Gunicorn re-executes ``sys.argv``) with ``CORRAL_FDS`` in its environment: a JSON
+list of ``[fd, bind text, [fds]]`` for each listening socket, left open across the exec
+(the list: with ``--reuse-port``, the address's sockets of worker indexes 1 and up). The
+new master adopts those sockets for the addresses that are still in its configuration
+(binding the others as usual), boots its workers, and both masters serve until the
+operator stops the old one (``TERM``, or ``WINCH`` then ``TERM`` to watch the new one alone
+first; ``HUP`` on the old master after ``WINCH`` brings its workers back, to roll back).
 
 With a ``--pid`` file the old master renames it to ``PIDFILE.oldbin`` before it forks, and
 the new master writes ``PIDFILE``. If the new master exits (it could not boot), the old
@@ -66,7 +67,7 @@ def begin(arbiter: Arbiter) -> int:
             env["LISTEN_PID"] = str(os.getpid())  # the same pid after the exec
         arbiter.cfg.pre_exec(arbiter)
         os.chdir(arbiter.start_dir)
-        argv = [sys.executable, "-m", "corral", *arbiter.argv]
+        argv = arbiter.command or [sys.executable, "-m", "corral", *arbiter.argv]
         os.execve(sys.executable, argv, env)
     except BaseException as exc:  # the exec failed: the old master goes on
         try:

@@ -94,7 +94,9 @@ class CorralProcess:
         new_session: bool = False,
         pass_fds: tuple[int, ...] = (),
         prefix: tuple[str, ...] = (),
+        command: tuple[str, ...] = (),
     ) -> None:
+        self.command = command  # instead of `python -m corral ARGS`: a program running corral
         self.pass_fds = pass_fds
         self.prefix = prefix  # a command that execs corral (its pid stays corral's)
         self.new_session = new_session  # no controlling terminal (setsid), like a service
@@ -113,7 +115,7 @@ class CorralProcess:
     # ------------------------------------------------------------ life cycle
 
     def start(self, timeout: float = 15.0, wait_workers: int | None = None) -> CorralProcess:
-        cmd = [*self.prefix, sys.executable, "-m", "corral", *self.args]
+        cmd = [*self.prefix, *(self.command or (sys.executable, "-m", "corral", *self.args))]
         self.proc = subprocess.Popen(
             cmd,
             cwd=self.cwd,

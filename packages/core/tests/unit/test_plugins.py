@@ -4,7 +4,8 @@ installed ones of this workspace)."""
 from __future__ import annotations
 
 import pytest
-from corral.errors import WorkerClassError
+from corral.config import load_config
+from corral.errors import UsageError, WorkerClassError
 from corral.plugins import installed_workers, load_worker_class
 from corral.workers.gthread import GthreadWorker
 from corral.workers.sync import SyncWorker
@@ -50,3 +51,53 @@ def test_a_wrong_spelling_says_what_is_installed(spec, fragment):
     assert fragment in info.value.message
     if spec.startswith("egg:"):
         assert "egg:corral#sync" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("flag", "cls"),
+    [
+        ("egg:corral#gthread", GthreadWorker),
+        ("egg:corral", SyncWorker),
+        ("corral.workers.gthread.GthreadWorker", GthreadWorker),  # package.module.Class
+        ("corral.workers.sync:SyncWorker", SyncWorker),
+        ("gunicorn.workers.gthread.ThreadWorker", GthreadWorker),
+    ],
+)
+def test_every_spelling_passes_the_command_line_and_names_the_class(flag, cls):
+    cfg = load_config(["-k", flag, "app:app"], {})
+    assert cfg.worker_class == flag
+    assert load_worker_class(cfg.worker_class) is cls
+
+
+def test_a_dotted_path_to_a_plugin_class_finds_it():
+    ep = installed_workers()["gevent"]
+    cls = ep.load()
+    assert load_worker_class(f"{cls.__module__}.{cls.__qualname__}") is cls
+
+
+def test_a_class_given_in_a_config_file_is_used_as_it_is(tmp_path):
+    (tmp_path / "corral.conf.py").write_text(
+        "from corral.workers.gthread import GthreadWorker\nworker_class = GthreadWorker\n"
+    )
+    cfg = load_config(["app:app"], {}, cwd=str(tmp_path))
+    assert load_worker_class(cfg.worker_class) is GthreadWorker
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("corral.workers.sync", "is not a class with a run() method"),  # a module
+        (str, "is not a class with a run() method"),  # a class, not a worker
+    ],
+)
+def test_what_is_not_a_worker_class_is_refused(value, fragment):
+    with pytest.raises(WorkerClassError) as info:
+        load_worker_class(value)
+    assert fragment in info.value.message
+
+
+@pytest.mark.parametrize("flag", ["egg:#sync", "egg:corral#", "egg:corral#a b", "corral..x:"])
+def test_a_malformed_spelling_is_a_usage_error_naming_the_flag(flag):
+    with pytest.raises(UsageError) as info:
+        load_config(["-k", flag, "app:app"], {})
+    assert info.value.message.startswith("--worker-class: expected a worker class name")

@@ -446,7 +446,8 @@ def test_positional_app_must_look_like_a_module_path() -> None:
         (["-b", "host:99999"], "--bind: expected a port number from 0 to 65535, got 'host:99999'"),
         (
             ["-k", "not a class"],
-            "--worker-class: expected a worker class name or dotted path, got 'not a class'",
+            "--worker-class: expected a worker class name, dotted path or egg:DIST#NAME, "
+            "got 'not a class'",
         ),
         (["--wrokers", "3"], "unrecognized option '--wrokers' (did you mean '--workers'?)"),
         (["--zzzz"], "unrecognized option '--zzzz'"),
@@ -563,7 +564,7 @@ def test_parser_never_exits(capsys: pytest.CaptureFixture[str]) -> None:
         (v.optional_string, ["x"], "expected a non-empty string, got ['x']"),
         (v.raw_string, None, "expected a string, got None"),
         (v.choice(("a", "b")), "c", "expected one of a, b, got 'c'"),
-        (v.worker_class, 3, "expected a worker class name or dotted path, got 3"),
+        (v.worker_class, 3, "expected a worker class name, dotted path or egg:DIST#NAME, got 3"),
         (v.app_uri, "mod:", "expected an application path MODULE:VARIABLE, got 'mod:'"),
         (v.app_uri, "1mod:app", "expected an application path MODULE:VARIABLE, got '1mod:app'"),
         (v.string_list, 5, "expected a list of strings, got 5"),

@@ -125,11 +125,18 @@ def choice(choices: Sequence[str]) -> Validator:
     return validate_choice
 
 
+# Gunicorn's egg:DIST#NAME: a distribution name (PEP 508), then an entry point name.
+_EGG = re.compile(r"egg:[A-Za-z0-9][A-Za-z0-9._-]*(#[\w.-]+)?")
+
+
 def worker_class(value: object) -> str | type:
-    """A worker name or dotted path (string), or a worker class given in a config file."""
+    """A worker name, ``package.module.Class``, ``package.module:Class`` or
+    ``egg:DIST#NAME`` (string), or a worker class given in a config file."""
     if inspect.isclass(value):
         return value
-    return _as_identifier_path(value, "a worker class name or dotted path")
+    if isinstance(value, str) and _EGG.fullmatch(value.strip()):
+        return value.strip()
+    return _as_identifier_path(value, "a worker class name, dotted path or egg:DIST#NAME")
 
 
 def _as_identifier_path(value: object, expected: str) -> str:

@@ -66,6 +66,9 @@ class WorkerContext:
     ppid: int
     age: int
     server: Any  # the Arbiter, passed to server hooks
+    # An embedding program's (corral.app): what returns the application in the worker,
+    # instead of importing cfg.app_uri.
+    loader: Callable[[], WSGIApp] | None = None
 
 
 @runtime_checkable
@@ -177,7 +180,8 @@ class BaseWorker:
     def load_wsgi(self) -> None:
         if self.wsgi is None:
             try:
-                self.wsgi = load_app(self.ctx.cfg.app_uri)
+                loader = self.ctx.loader
+                self.wsgi = loader() if loader is not None else load_app(self.ctx.cfg.app_uri)
             except AppImportError as exc:
                 self.log.error("%s", exc)
                 sys.exit(APP_LOAD_ERROR)
