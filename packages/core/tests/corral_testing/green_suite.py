@@ -34,7 +34,7 @@ import pytest
 from corpus.run import option_groups, run_corpus
 from corral.workers.base import WORKER_API_VERSION
 
-from . import FIXTURE_APPS, Client, CorralProcess, Response, upload
+from . import FIXTURE_APPS, Client, CorralProcess, Response, until, upload
 from .install import build_wheelhouse, install, serves_demo
 from .load import many_requests, raise_fd_limit
 
@@ -327,8 +327,8 @@ def test_worker_connections_caps_the_connections_served_at_once(serve: Serve) ->
     results = many_requests(server.host, server.port, [SLEEP_1] * 30, timeout=30)
     elapsed = time.monotonic() - started
     assert [r.status for r in results] == [200] * 30
-    # 30 one-second requests, 10 at a time: three waves.
-    assert 2.8 < elapsed < 10, elapsed
+    # 30 one-second requests, 10 at a time: three waves at least (more on a busy machine).
+    assert elapsed > 2.8, elapsed
     assert _get(server, "/most-in-flight").body == b"10"
 
 
@@ -417,22 +417,24 @@ def test_cpu_bound_request_stops_the_hub_heartbeat_and_the_worker_is_replaced(se
 
 
 def test_quit_is_a_fast_stop(serve: Serve) -> None:
-    server = serve("--graceful-timeout", "30", "green_app:app")
-    threading.Thread(target=lambda: _quiet(server, "/sleep?s=20"), daemon=True).start()
-    time.sleep(0.5)
+    server = serve("--graceful-timeout", "300", "green_app:app")
+    threading.Thread(target=lambda: _quiet(server, "/sleep?s=300"), daemon=True).start()
+    until(lambda: _get(server, "/in-flight").body == b"1", 30, "the slow request in flight")
     started = time.monotonic()
-    assert server.stop(signal.SIGQUIT) == 0
-    assert time.monotonic() - started < 5
+    assert server.stop(signal.SIGQUIT, timeout=120) == 0
+    # A graceful stop would wait for the request (300 s): QUIT did not.
+    assert time.monotonic() - started < 120
 
 
 def test_preload_patches_the_master_before_importing_the_app(serve: Serve) -> None:
     server = serve("--preload", "-w", "2", "green_app:app")
     assert _get(server, "/patched").body == b"True"
-    # The app's own `from time import sleep` is cooperative in the workers.
-    started = time.monotonic()
+    # The app's own `from time import sleep` is cooperative in the workers: one worker
+    # held several of the sleeping requests at once (a blocking sleep holds one).
     results = many_requests(server.host, server.port, [SLEEP_1] * 100)
     assert [r.status for r in results] == [200] * 100
-    assert time.monotonic() - started < 5
+    peaks = {int(_get(server, "/most-in-flight").body) for _ in range(20)}
+    assert max(peaks) > 1, peaks
     # The patched master still reaps and replaces workers, and stops cleanly.
     victim = server.wait_workers(2)[0]
     os.kill(victim, signal.SIGKILL)

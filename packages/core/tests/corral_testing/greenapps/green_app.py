@@ -61,6 +61,8 @@ def app(environ, start_response):
         return (b"x" * 65536 for _ in range(size // 65536))
     if path == "/most-in-flight":
         return _text(start_response, str(_most_in_flight))
+    if path == "/in-flight":
+        return _text(start_response, str(_in_flight))
     if path == "/spin":  # CPU work: the hub gets no turn
         end = time.monotonic() + float(query.get("s", "30"))
         while time.monotonic() < end:
