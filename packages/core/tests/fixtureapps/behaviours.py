@@ -4,7 +4,12 @@ import hashlib
 import os
 import resource
 import tempfile
+import threading
 import time
+
+# Requests sleeping in /sleep now, and the most at once, in this worker process.
+_sleeping = {"now": 0, "most": 0}
+_sleeping_lock = threading.Lock()
 
 
 def _text(start_response, status, text, headers=()):
@@ -59,8 +64,19 @@ def app(environ, start_response):
 
         return gen()
     if path == "/sleep":
-        time.sleep(float(query.get("s", "1")))
+        with _sleeping_lock:
+            _sleeping["now"] += 1
+            _sleeping["most"] = max(_sleeping["most"], _sleeping["now"])
+        if "mark" in query:  # tell the test the request is in the app: create that file
+            open(query["mark"], "w").close()
+        try:
+            time.sleep(float(query.get("s", "1")))
+        finally:
+            with _sleeping_lock:
+                _sleeping["now"] -= 1
         return _text(start_response, "200 OK", "slept")
+    if path == "/sleeping":  # "NOW MOST": requests in /sleep now, and the most at once
+        return _text(start_response, "200 OK", f"{_sleeping['now']} {_sleeping['most']}")
     if path == "/spin":  # busy for s seconds without yielding: blocks a green worker's hub
         end = time.monotonic() + float(query.get("s", "1"))
         while time.monotonic() < end:

@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 
-from corral_testing import Client
+from corral_testing import Client, until
 
 
 def _get(port: int, path: str, timeout: float = 10.0) -> tuple[float, bytes]:
@@ -38,27 +38,30 @@ def test_sync_environ_is_not_multithread(corral):
         assert client.response().json()["wsgi.multithread"] is False
 
 
+def _sleeping(port: int) -> tuple[int, int]:
+    """Requests in the app's /sleep now, and the most at once (behaviours app)."""
+    now, most = _get(port, "/sleeping")[1].split()
+    return int(now), int(most)
+
+
 def test_slow_application_calls_run_in_parallel_and_do_not_hold_the_loop(corral):
-    server = corral("behaviours:app", "-k", "gthread", "--threads", "4")
-    times: list[float] = []
+    server = corral("behaviours:app", "-k", "gthread", "--threads", "5")
+    bodies: list[bytes] = []
 
     def sleeper() -> None:
-        times.append(_get(server.port, "/sleep?s=1")[0])
+        bodies.append(_get(server.port, "/sleep?s=10", timeout=60)[1])
 
     threads = [threading.Thread(target=sleeper) for _ in range(4)]
-    start = time.monotonic()
     for thread in threads:
         thread.start()
-    time.sleep(0.2)
-    quick, body = _get(server.port, "/hello")  # the loop still accepts and parses
+    # The four calls sleep at once, one thread each, while the loop goes on accepting and
+    # parsing: the fifth thread answers every poll meanwhile.
+    until(lambda: _sleeping(server.port)[1] == 4, 30, "four calls in the app at once")
+    assert _get(server.port, "/hello")[1] == b"hello"
     for thread in threads:
-        thread.join(10)
-    total = time.monotonic() - start
-    assert body == b"hello"
-    assert len(times) == 4
-    assert total < 1.9, f"4 one-second calls on 4 threads took {total:.2f}s"
-    # /hello needs a free thread: all 4 are asleep, so it waits for one, but not for all.
-    assert quick < 1.9
+        thread.join(60)
+    assert bodies == [b"slept"] * 4
+    assert _sleeping(server.port) == (0, 4)
 
 
 def test_a_reader_that_does_not_read_holds_no_thread(corral):
@@ -69,9 +72,10 @@ def test_a_reader_that_does_not_read_holds_no_thread(corral):
     try:
         stuck.sendall(b"GET /big?size=50000000 HTTP/1.1\r\nHost: t\r\n\r\n")
         time.sleep(0.5)  # the response is produced until it parks
-        took, body = _get(server.port, "/hello")
+        took, body = _get(server.port, "/hello", timeout=25)
         assert body == b"hello"
-        assert took < 1.0, f"the only thread was held by a slow reader ({took:.2f}s)"
+        # A thread held by the reader would be freed only by --send-timeout (30 s).
+        assert took < 25, f"the only thread was held by a slow reader ({took:.2f}s)"
         # and the parked response is still whole when the reader reads
         stuck.settimeout(10)
         got = 0

@@ -7,7 +7,7 @@ import signal
 import threading
 import time
 
-from corral_testing import Client, CorralProcess
+from corral_testing import Client, CorralProcess, until
 
 
 def _get(server, path: str, timeout: float = 10.0):
@@ -39,29 +39,33 @@ def test_worker_killed_with_sigkill_is_respawned_and_serves(corral):
         assert _get(server, "/hello").body == b"hello"
 
 
-def test_term_lets_the_in_flight_request_finish(corral):
-    server = corral("behaviours:app", "-w", "1", "--graceful-timeout", "10")
+def test_term_lets_the_in_flight_request_finish(corral, tmp_path):
+    server = corral("behaviours:app", "-w", "1", "--graceful-timeout", "60")
     result = {}
+    mark = tmp_path / "in-app"
 
     def slow():
-        result["resp"] = _get(server, "/sleep?s=1.5")
+        result["resp"] = _get(server, f"/sleep?s=2&mark={mark}", timeout=60)
 
     thread = threading.Thread(target=slow)
     thread.start()
-    time.sleep(0.5)  # the request is in the app now
-    code = server.stop(signal.SIGTERM)
+    until(mark.exists, 30, "the request in the app")
+    code = server.stop(signal.SIGTERM, timeout=60)
     thread.join(10)
     assert code == 0
     assert result["resp"].status == 200 and result["resp"].body == b"slept"
 
 
-def test_int_is_a_fast_stop(corral):
-    server = corral("behaviours:app", "-w", "1", "--graceful-timeout", "30")
-    threading.Thread(target=lambda: _get_quiet(server, "/sleep?s=20"), daemon=True).start()
-    time.sleep(0.5)
+def test_int_is_a_fast_stop(corral, tmp_path):
+    server = corral("behaviours:app", "-w", "1", "--graceful-timeout", "300")
+    mark = tmp_path / "in-app"
+    path = f"/sleep?s=300&mark={mark}"
+    threading.Thread(target=lambda: _get_quiet(server, path), daemon=True).start()
+    until(mark.exists, 30, "the request in the app")
     started = time.monotonic()
-    assert server.stop(signal.SIGINT) == 0
-    assert time.monotonic() - started < 5
+    assert server.stop(signal.SIGINT, timeout=120) == 0
+    # A graceful stop would wait for the request (300 s): INT did not.
+    assert time.monotonic() - started < 120
 
 
 def _get_quiet(server, path):

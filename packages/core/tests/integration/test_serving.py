@@ -324,5 +324,5 @@ def test_keep_alive_idle_connection_is_closed_after_the_keep_alive_timeout(corra
         client.send(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
         client.response()
         started = time.monotonic()
-        assert client.at_eof(timeout=5)
-        assert time.monotonic() - started < 4
+        assert client.at_eof(timeout=30)  # closed by the server, not kept forever
+        assert time.monotonic() - started > 0.9  # and not before the keep-alive ran out
