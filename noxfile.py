@@ -4,6 +4,7 @@
     nox -s tests        # unit + integration tests of every package
     nox -s lint         # ruff and mypy
     nox -s conformance  # real nginx / HAProxy / stunnel in containers
+    nox -s docs         # the documentation site (mkdocs build --strict) into site/
     nox -s bench        # benchmarks against Gunicorn (not part of the pass/fail suite)
     nox -s bench-green  # the gevent and eventlet workers against Gunicorn's (idem)
 
@@ -22,7 +23,7 @@ import nox
 
 ROOT = Path(__file__).parent
 PACKAGES = ROOT / "packages"
-nox.options.sessions = ["tests", "lint", "conformance"]
+nox.options.sessions = ["tests", "lint", "docs", "conformance"]
 GREEN = ("gevent", "eventlet")  # the green worker plug-ins bench-green measures
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
@@ -180,6 +181,34 @@ def bench_green(session: nox.Session) -> None:
     script = str(ROOT / "bench" / "bench_green.py")
     for args in [session.posargs] if session.posargs else [["--worker", w] for w in GREEN]:
         session.run("python", script, *args)
+
+
+# The documentation site's tools, pinned: a new release of any of them can change what
+# --strict calls a warning.
+DOCS_PINS = (
+    "mkdocs==1.6.1",
+    "mkdocs-material==9.8.2",
+    "pymdown-extensions==13.1.2",
+    "Markdown==3.11.3",
+    "Pygments==2.21.0",
+)
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """The documentation site (mkdocs.yml, docs/) built with every warning an error.
+
+    A broken link or anchor, a page missing from the navigation, or a deploy/ file that a
+    page includes and that does not exist fails the session. The site goes to site/ (open
+    site/index.html); ``nox -s docs -- serve`` runs ``mkdocs serve`` instead.
+    """
+    session.install(*DOCS_PINS)
+    session.chdir(ROOT)  # snippets (--8<--) are included with paths from the root
+    env = {"NO_MKDOCS_2_WARNING": "1"}  # the theme's banner about MkDocs 2.0, not ours
+    if session.posargs[:1] == ["serve"]:
+        session.run("mkdocs", "serve", *session.posargs[1:], env=env)
+        return
+    session.run("mkdocs", "build", "--strict", "--clean", *session.posargs, env=env)
 
 
 @nox.session(python=PYTHON)

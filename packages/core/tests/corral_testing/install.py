@@ -4,7 +4,8 @@
 --no-deps``) and their third-party dependencies (``pip download``) into one folder;
 :func:`install` makes a fresh virtual environment and installs a requirement from that
 folder only (``--no-index``), so the packages must plug together through their metadata
-alone; :func:`serves_demo` runs the installed ``corral`` with the demo application.
+alone; :func:`serves_demo` runs the installed ``corral`` with the demo application, and
+:func:`get_root` asks a started server for ``/``.
 """
 
 from __future__ import annotations
@@ -88,30 +89,7 @@ def serves_demo(corral: Path, worker: str, cwd: Path, timeout: float = 30) -> by
         text=True,
     )
     try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + timeout
-        log = ""
-        match = None
-        while match is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                raise AssertionError(f"corral exited with {proc.wait()}:\n{log}")
-            log += line
-            match = _LISTENING.search(line)
-        assert match is not None, log
-        address = (match.group(1), int(match.group(2)))
-        while True:
-            try:
-                with socket.create_connection(address, timeout=10) as sock:
-                    sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-                    data = b""
-                    while chunk := sock.recv(65536):
-                        data += chunk
-                    return data
-            except ConnectionRefusedError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        return get_root(proc, timeout)
     finally:
         proc.terminate()
         try:
@@ -119,3 +97,32 @@ def serves_demo(corral: Path, worker: str, cwd: Path, timeout: float = 30) -> by
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def get_root(proc: subprocess.Popen[str], timeout: float) -> bytes:
+    """Wait (up to ``timeout`` seconds) for the "Listening at:" line in ``proc``'s output,
+    then the whole raw response to ``GET /`` at that address."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    log = ""
+    match = None
+    while match is None and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise AssertionError(f"corral exited with {proc.wait()}:\n{log}")
+        log += line
+        match = _LISTENING.search(line)
+    assert match is not None, log
+    address = (match.group(1), int(match.group(2)))
+    while True:
+        try:
+            with socket.create_connection(address, timeout=10) as sock:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                data = b""
+                while chunk := sock.recv(65536):
+                    data += chunk
+                return data
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

@@ -1,30 +1,31 @@
 """The README's install lines, run verbatim in a fresh virtual environment, do what they say.
 
-The lines are read from the README's block marked ``install-lines`` and run in order by
-``bash`` from a folder laid out like a clone's root (``packages/`` is the workspace's), with
-the fresh environment first on ``PATH``, so ``python3`` is its interpreter. Third-party
-dependencies (gevent, eventlet) come from the package index, as they would for a user.
+The lines are read from the README's block named ``install-lines`` (docs/index.md shows
+the same block, which must stay identical) and run in order by ``bash`` from a folder laid
+out like a clone's root (``packages/`` is the workspace's), with the fresh environment first
+on ``PATH``, so ``python3`` is its interpreter. Third-party dependencies (gevent, eventlet)
+come from the package index, as they would for a user.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
-from pathlib import Path
 
+from corral_testing.docblocks import WORKSPACE, commands, named
 from corral_testing.install import serves_demo
 
-WORKSPACE = Path(__file__).resolve().parents[4]
 README = WORKSPACE / "README.md"
-BLOCK = re.compile(r"<!-- install-lines:[^>]*-->\s*```sh\n(.*?)```", re.S)
+QUICKSTART = WORKSPACE / "docs" / "index.md"
 
 
 def readme_install_lines() -> list[str]:
-    match = BLOCK.search(README.read_text())
-    assert match, "README.md has no install-lines block"
-    return [line for line in match.group(1).splitlines() if line.strip()]
+    return commands(named(README, "install-lines"))
+
+
+def test_the_quickstart_shows_the_readme_install_lines():
+    assert named(QUICKSTART, "install-lines").text == named(README, "install-lines").text
 
 
 def test_the_readme_install_lines_install_every_extra(tmp_path):
