@@ -137,10 +137,9 @@ def serve(
     from .appload import load_app
     from .arbiter import Arbiter
 
-    if cfg.print_config:
-        for name, value in cfg.to_dict().items():
-            sys.stdout.write(f"{name:<28} = {value!r}\n")
-        return 0
+    # --print-config goes on to --check-config's checks, as Gunicorn's does.
+    if cfg.print_config and not _print_settings(cfg):
+        return 1
     startup = prepare(cfg, embedded=loader is not None)
 
     def load() -> Any:
@@ -149,8 +148,10 @@ def serve(
         assert cfg.app_uri is not None  # prepare() refuses a configuration without one
         return load_app(cfg.app_uri)
 
-    if cfg.check_config:
+    if cfg.check_config or cfg.print_config:
         load()
+        if cfg.print_config:
+            return 0
         what = label or cfg.app_uri
         sys.stdout.write(f"configuration OK: {what} loads, worker '{cfg.worker_class}'\n")
         return 0
@@ -167,3 +168,16 @@ def serve(
     arbiter.start_dir = start_dir
     arbiter.loader = loader
     return arbiter.run()
+
+
+def _print_settings(cfg: Any) -> bool:
+    """Write every setting and its value; False if the reader went away (``| head``)."""
+    try:
+        for name, value in cfg.to_dict().items():
+            sys.stdout.write(f"{name:<28} = {value!r}\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Nothing more can be written; keep Python from failing again at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return False
+    return True

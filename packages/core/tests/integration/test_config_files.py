@@ -147,3 +147,38 @@ def test_environ_as_pep_3333_says(corral):
     assert doc["wsgi.input_terminated"] is True and doc["wsgi.run_once"] is False
     assert doc["has_file_wrapper"] and doc["errors_writable"]
     assert doc["body"] == "hi"
+
+
+def test_print_config_checks_the_application_as_check_config_does():
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "corral", "--print-config", "nosuchmodule:app"],
+        cwd=FIXTURE_APPS,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert re.search(r"^worker_class\s+= ", result.stdout, re.M), result.stdout
+    assert result.returncode != 0
+    assert "nosuchmodule" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_print_config_into_a_closed_pipe_is_no_traceback():
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "corral", "--print-config", "behaviours:app"],
+        cwd=FIXTURE_APPS,
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+    )
+    os.close(write_end)
+    os.close(read_end)  # the reader is gone before corral writes (`| head` that has quit)
+    assert proc.stderr is not None
+    err = proc.stderr.read().decode()
+    assert proc.wait(30) == 1
+    assert "Traceback" not in err and "BrokenPipe" not in err, err

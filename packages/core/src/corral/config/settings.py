@@ -349,7 +349,10 @@ Only threaded worker classes use this setting.
         doc="""
 The most clients one worker serves at the same time.
 
-Only worker classes that multiplex connections (threaded or asynchronous) use this setting.
+Every worker class counts against it: sync and gthread workers multiplex their clients'
+connections in one event loop (the sync worker runs one application call at a time),
+gevent and eventlet workers run one green thread per connection. Gunicorn's sync worker
+ignores it; corral's holds idle keep-alive and slow clients in the loop, so it applies.
 """,
     ),
     Setting(
