@@ -316,8 +316,8 @@ def test_two_thousand_connections_each_held_one_second_all_complete(serve: Serve
     elapsed = time.monotonic() - started
     failed = [r for r in results if r.status != 200 or r.body != b"slept"]
     assert not failed, (len(failed), failed[:3])
-    # One at a time would take 2,000 s; all at once takes a little over one.
-    assert elapsed < 20, elapsed
+    # One at a time would take 2,000 s: most of them were held at once.
+    assert elapsed < 60, elapsed
     assert int(_get(server, "/most-in-flight").body) >= 1000
 
 
@@ -361,45 +361,49 @@ def test_proxy_protocol_client_address_is_kept_for_every_keep_alive_request(
 
 
 def test_term_finishes_in_flight_requests_and_closes_idle_keep_alive_at_once(serve: Serve):
-    server = serve("--graceful-timeout", "20", "--keep-alive", "30", "green_app:app")
+    server = serve("--graceful-timeout", "120", "--keep-alive", "300", "green_app:app")
     idle = server.connect()
     idle_client = Client(idle)
     idle_client.send(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
-    assert idle_client.response().body == b"hello"  # now idle, kept alive for 30 s
+    assert idle_client.response().body == b"hello"  # now idle, kept alive for 300 s
     results: list[object] = []
-    raws = [b"GET /sleep?s=2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"] * 5
-    thread = threading.Thread(
-        target=lambda: results.extend(many_requests(server.host, server.port, raws))
-    )
+    answered: list[float] = []
+    raws = [b"GET /sleep?s=10 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"] * 5
+
+    def send() -> None:
+        results.extend(many_requests(server.host, server.port, raws, timeout=120))
+        answered.append(time.monotonic())
+
+    thread = threading.Thread(target=send)
     thread.start()
-    time.sleep(0.7)  # the five requests are in the app
+    until(lambda: _get(server, "/in-flight").body == b"5", 30, "the five requests in the app")
     sent = time.monotonic()
     os.kill(server.pid, signal.SIGTERM)
-    assert idle_client.at_eof(timeout=5)
-    idle_closed = time.monotonic() - sent
+    assert idle_client.at_eof(timeout=60)
+    idle_closed = time.monotonic()
     idle.close()
     assert server.proc is not None
-    assert server.proc.wait(20) == 0
-    stopped = time.monotonic() - sent
+    assert server.proc.wait(120) == 0
     thread.join(10)
-    assert idle_closed < 1.0, idle_closed
+    # The requests in flight were finished, whole; the idle connection (kept alive for
+    # 300 s otherwise) was closed at once, while they still slept.
     assert [(r.status, r.body) for r in results] == [(200, b"slept")] * 5  # type: ignore[attr-defined]
-    assert 0.8 < stopped < 5, stopped
+    assert idle_closed < answered[0], (idle_closed - sent, answered[0] - sent)
 
 
 def test_requests_still_running_after_the_graceful_timeout_are_cut(serve: Serve) -> None:
     server = serve("--graceful-timeout", "1", "green_app:app")
     results: list[object] = []
-    raw = [b"GET /sleep?s=30 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"]
+    raw = [b"GET /sleep?s=300 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"]
     thread = threading.Thread(
-        target=lambda: results.extend(many_requests(server.host, server.port, raw, timeout=30))
+        target=lambda: results.extend(many_requests(server.host, server.port, raw, timeout=150))
     )
     thread.start()
-    time.sleep(0.5)
+    until(lambda: _get(server, "/in-flight").body == b"1", 30, "the request in the app")
     started = time.monotonic()
-    assert server.stop(signal.SIGTERM) == 0
-    assert time.monotonic() - started < 5
-    thread.join(10)
+    assert server.stop(signal.SIGTERM, timeout=120) == 0
+    assert time.monotonic() - started < 120  # cut after 1 s, not after the 300 s sleep
+    thread.join(30)
     assert results[0].status == 0  # type: ignore[attr-defined]  # cut, no response
 
 
@@ -458,7 +462,7 @@ def _trickle(sock: socket.socket, stop: threading.Event) -> None:
 
 
 def _closed_after(sock: socket.socket, started: float) -> float:
-    sock.settimeout(30)
+    sock.settimeout(60)
     try:
         while sock.recv(4096):
             pass
@@ -490,8 +494,10 @@ def test_slowloris_connections_are_closed_at_the_head_deadline(serve: Serve) -> 
         for s in slow:
             s.close()
     assert resp.body == b"hello"
-    assert all(1.5 < t < 4.5 for t in closed), closed
-    assert 1.5 < served_after < 5, served_after
+    # Not before the 2 s deadline; the ceiling only tells a deadline from "never" (a
+    # trickle goes on forever), loose enough for a busy machine.
+    assert all(1.5 < t < 30 for t in closed), closed
+    assert 1.5 < served_after < 30, served_after
 
 
 def test_a_body_that_stops_arriving_is_closed_at_the_idle_deadline(serve: Serve) -> None:
@@ -500,7 +506,7 @@ def test_a_body_that_stops_arriving_is_closed_at_the_idle_deadline(serve: Serve)
         sock.sendall(b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\nabc")
         started = time.monotonic()
         elapsed = _closed_after(sock, started)
-    assert 1.5 < elapsed < 4.5, elapsed
+    assert 1.5 < elapsed < 30, elapsed  # the deadline, not before; never is a recv timeout
     # The worker lives on.
     with server.connect() as sock:
         client = Client(sock)
@@ -515,7 +521,7 @@ def test_a_client_that_stops_reading_is_closed_at_the_send_deadline(serve: Serve
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.connect((server.host, server.port))
         sock.sendall(f"GET /big?mb={size >> 20} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
-        time.sleep(4)  # reads nothing: the deadline (2 s, swept every 0.5 s) passes
+        time.sleep(10)  # reads nothing: the deadline (2 s, swept every 0.5 s) passes
         sock.settimeout(10)
         received = 0
         try:
@@ -534,8 +540,8 @@ def test_an_idle_keep_alive_connection_is_closed_after_keep_alive(serve: Serve) 
         client.send(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
         assert client.response().body == b"hello"
         started = time.monotonic()
-        assert client.at_eof(timeout=10)
-        assert 0.9 < time.monotonic() - started < 5
+        assert client.at_eof(timeout=30)  # closed by the server, not kept forever
+        assert time.monotonic() - started > 0.9  # and not before the keep-alive ran out
 
 
 def test_blank_lines_do_not_keep_an_idle_connection_open(serve: Serve) -> None:
@@ -546,13 +552,14 @@ def test_blank_lines_do_not_keep_an_idle_connection_open(serve: Serve) -> None:
         assert client.response().body == b"hello"
         started = time.monotonic()
         try:
-            while time.monotonic() - started < 8:
+            while time.monotonic() - started < 30:
                 sock.sendall(b"\r\n")  # allowed before a request line, and ignored
                 time.sleep(0.3)
         except OSError:
             pass  # closed by the server
+        # Closed although a blank line came every 0.3 s: they did not renew the 2 s wait.
         assert client.at_eof(timeout=1)
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 30
 
 
 def test_an_application_default_socket_timeout_is_not_the_connections(serve: Serve) -> None:
