@@ -56,6 +56,8 @@ class LogConfig:
 
 def _one_line(exc: BaseException) -> str:
     """The reason of a logging configuration error, with its cause, on one line."""
+    if isinstance(exc, KeyError) and exc.args:  # fileConfig: a section or key is missing
+        return f"missing {exc.args[0]!r} (a section or key the file format needs)"
     parts = [str(exc) or type(exc).__name__]
     cause = exc.__cause__ or exc.__context__
     if cause is not None and str(cause) and str(cause) not in parts[0]:

@@ -82,7 +82,9 @@ class CorralProcess:
         new_session: bool = False,
         pass_fds: tuple[int, ...] = (),
         prefix: tuple[str, ...] = (),
+        log_file: str | os.PathLike[str] | None = None,
     ) -> None:
+        self.log_file = log_file  # the error log, when it is not the process's output
         self.pass_fds = pass_fds
         self.prefix = prefix  # a command that execs corral (its pid stays corral's)
         self.new_session = new_session  # no controlling terminal (setsid), like a service
@@ -118,6 +120,8 @@ class CorralProcess:
             if self.proc.poll() is not None:
                 self._reader.join(2)
                 raise RuntimeError(f"corral exited with {self.proc.returncode}:\n{self.log}")
+            if self.log_file is not None and not self.urls:
+                self.urls.extend(m.group(1) for m in _LISTENING.finditer(self.log))
             booted = self.log.count("Booting worker with pid")
             ready = self.urls and booted and (wait_workers is None or booted >= wait_workers)
             # Then wait until a worker has loaded the app and accepts.
@@ -188,8 +192,15 @@ class CorralProcess:
 
     @property
     def log(self) -> str:
+        """The process's output so far (and its ``log_file``'s text, after it)."""
         with self._lock:
-            return "".join(self._log)
+            text = "".join(self._log)
+        if self.log_file is not None:
+            try:
+                text += Path(self.log_file).read_text(errors="replace")
+            except FileNotFoundError:
+                pass
+        return text
 
     def wait_log(self, pattern: str, timeout: float = 10.0, count: int = 1) -> str:
         """Wait until ``pattern`` (a regex) matches the log ``count`` times."""
