@@ -5,11 +5,21 @@ forked, and is then used unchanged by every worker. Both logs write each line wi
 ``os.write`` on a descriptor opened with ``O_APPEND`` (or on the inherited stdout/stderr
 descriptor for ``-``), so lines written by several processes never interleave.
 
+With a logging configuration (``--log-config``, ``logconfig_dict``, ``--log-config-json``)
+or ``--log-syslog``, each access line is instead a record of the logger ``corral.access``,
+so that the configuration's handlers, formatters and filters see it; ``--access-logfile``
+is then one handler of that logger, still writing with one ``os.write`` a line. Without
+either, no access line meets :mod:`logging` at all. The error log is always the logger
+``corral.error``. ``gunicorn.error`` and ``gunicorn.access`` are the same two loggers
+(corral.logconfig).
+
 The access log understands Gunicorn's ``--access-logformat`` language: a printf-style
 template over named atoms such as ``%(h)s`` (remote address) or ``%({user-agent}i)s``
 (a request header). The template is parsed and checked once, when :class:`Logs` is built:
 a bad template is a start-up :class:`~corral.errors.ConfigError`, never a crash while
-serving. Only the atoms a template uses are computed for each request.
+serving. Only the atoms a template uses are computed for each request. With
+``--access-log-json`` the same atoms make one JSON object a line, typed, under readable
+names (the table ``_JSON_ATOMS``).
 """
 
 from __future__ import annotations
@@ -789,6 +799,7 @@ class Logs:
         self._access_sink: _Sink | None = None
         self._error_handlers: list[logging.Handler] = []
         self._access_handlers: list[logging.Handler] = []
+        self._adopted: list[logging.Handler] = []  # a logging configuration's, on our loggers
         try:
             if errorlog is not None:
                 self._error_sink = _Sink(errorlog, sys.stderr, "error log")
@@ -872,7 +883,7 @@ class Logs:
         for logger, handlers in loggers:
             if logger.name in configured:
                 for handler in logger.handlers:
-                    _own(handler)
+                    self._adopted.append(_own(handler))
             else:
                 for handler in handlers:
                     logger.addHandler(_own(handler))
@@ -998,7 +1009,7 @@ class Logs:
 
     def close_files(self) -> None:
         """Close this Logs' files without touching the logger (another Logs is active)."""
-        for handler in (*self._error_handlers, *self._access_handlers):
+        for handler in (*self._error_handlers, *self._access_handlers, *self._adopted):
             handler.close()
         for sink in (self._error_sink, self._access_sink):
             if sink is not None:

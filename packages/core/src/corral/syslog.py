@@ -117,21 +117,18 @@ class _SyslogHandler(logging.handlers.SysLogHandler):
         pass
 
 
-def _probe_unix(address: Address) -> int:
-    """Connect to a unix syslog socket once, to report a missing daemon at start-up;
-    returns the socket type that worked."""
+def _unix_error(address: Address) -> OSError:
+    """Why a unix syslog socket cannot be connected (each socket type tried, in turn)."""
     assert isinstance(address.target, str)
     types = [address.socktype] if address.socktype else [socket.SOCK_DGRAM, socket.SOCK_STREAM]
-    error: OSError | None = None
+    error = OSError("cannot connect")
     for socktype in types:
         with socket.socket(socket.AF_UNIX, socktype) as sock:
             try:
                 sock.connect(address.target)
-                return socktype
             except OSError as exc:
-                error = error or exc
-    assert error is not None
-    raise error
+                error = exc if socktype == types[0] else error
+    return error
 
 
 def open_handler(settings: SyslogSettings, kind: str) -> logging.Handler:
@@ -139,10 +136,13 @@ def open_handler(settings: SyslogSettings, kind: str) -> logging.Handler:
     address cannot be reached."""
     address = parse_address(settings.address)
     try:
-        socktype = _probe_unix(address) if address.is_unix else address.socktype
         handler = _SyslogHandler(
-            address.target, facility=FACILITIES[settings.facility], socktype=socktype
+            address.target, facility=FACILITIES[settings.facility], socktype=address.socktype
         )
+        if handler.socket is None or handler.socket.fileno() < 0:  # (the stdlib is quiet
+            # about a unix socket it cannot connect)
+            handler.close()
+            raise _unix_error(address)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise ConfigError(
