@@ -41,7 +41,7 @@ from typing import Any, TextIO
 
 from corral import logconfig
 from corral.errors import ConfigError
-from corral.logconfig import ERROR_LOGGER_NAME, LogConfig, corral_loggers
+from corral.logconfig import LogConfig, corral_loggers
 from corral.syslog import SyslogSettings, open_handler
 
 __all__ = [
@@ -735,7 +735,10 @@ def _own(handler: logging.Handler) -> logging.Handler:
 
 def _all_loggers() -> list[logging.Logger]:
     registry = logging.Logger.manager.loggerDict.values()
-    return [logging.root, *{id(lg): lg for lg in registry if isinstance(lg, logging.Logger)}.values()]
+    return [
+        logging.root,
+        *{id(lg): lg for lg in registry if isinstance(lg, logging.Logger)}.values(),
+    ]
 
 
 def _file_handlers() -> list[logging.FileHandler]:
@@ -863,7 +866,10 @@ class Logs:
         self._activate(strict=False)
 
     def _activate(self, strict: bool) -> None:
-        loggers = ((self._logger, self._error_handlers), (self._access_logger, self._access_handlers))
+        loggers = (
+            (self._logger, self._error_handlers),
+            (self._access_logger, self._access_handlers),
+        )
         for logger, _ in loggers:
             for old in list(logger.handlers):
                 if old in _OWNED:

@@ -59,7 +59,7 @@ class Address:
     """A parsed syslog address: ``target`` is a path (unix) or ``(host, port)``."""
 
     target: str | tuple[str, int]
-    socktype: int | None  # None: a unix socket of either type
+    socktype: socket.SocketKind | None  # None: a unix socket of either type
 
     @property
     def is_unix(self) -> bool:
@@ -139,7 +139,8 @@ def open_handler(settings: SyslogSettings, kind: str) -> logging.Handler:
         handler = _SyslogHandler(
             address.target, facility=FACILITIES[settings.facility], socktype=address.socktype
         )
-        if handler.socket is None or handler.socket.fileno() < 0:  # (the stdlib is quiet
+        sock = getattr(handler, "socket", None)
+        if sock is None or sock.fileno() < 0:  # (the stdlib is quiet
             # about a unix socket it cannot connect)
             handler.close()
             raise _unix_error(address)

@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from corral_testing import get_body, request, until
@@ -47,7 +46,7 @@ logconfig_dict = {{
 """
 
 ACCESS_LINE = re.compile(
-    r'^ACCESS 127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] '
+    r"^ACCESS 127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "
     r'"GET /hello HTTP/1\.1" 200 5 "-" "-"$'
 )
 
@@ -228,11 +227,15 @@ def test_json_access_log_lines_from_a_real_server(corral, tmp_path):
     access = tmp_path / "access.log"
     fmt = "%(h)s %(t)s %(r)s %(s)s %(b)s %(f)s %(a)s %(M)s %(L)s %(p)s %({x-request-id}i)s %(zz)s"
     server = corral(
-        "--access-logfile", str(access), "--access-log-json", "--access-logformat", fmt,
+        "--access-logfile",
+        str(access),
+        "--access-log-json",
+        "--access-logformat",
+        fmt,
         "behaviours:app",
     )
     raw = (
-        b"GET /hello?q=%22x%22 HTTP/1.1\r\nHost: t\r\nUser-Agent: caf\xc3\xa9 \"quoted\"\r\n"
+        b'GET /hello?q=%22x%22 HTTP/1.1\r\nHost: t\r\nUser-Agent: caf\xc3\xa9 "quoted"\r\n'
         b"X-Request-Id: ab12\r\nConnection: close\r\n\r\n"
     )
     assert request(server.host, server.port, raw).body == b"hello"
@@ -240,12 +243,22 @@ def test_json_access_log_lines_from_a_real_server(corral, tmp_path):
     until(lambda: access.exists() and access.read_text().count("\n") >= 2, 30, "two lines")
     first, second = (json.loads(line) for line in access.read_text().splitlines())
     assert list(first) == [
-        "remote_addr", "time", "request", "status", "response_length", "referer",
-        "user_agent", "request_time_ms", "request_time", "pid", "zz", "request_headers",
+        "remote_addr",
+        "time",
+        "request",
+        "status",
+        "response_length",
+        "referer",
+        "user_agent",
+        "request_time_ms",
+        "request_time",
+        "pid",
+        "zz",
+        "request_headers",
     ]
     assert first["remote_addr"] == "127.0.0.1"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d", first["time"])
-    assert first["request"] == 'GET /hello?q=%22x%22 HTTP/1.1'
+    assert first["request"] == "GET /hello?q=%22x%22 HTTP/1.1"
     assert first["status"] == 200 and first["response_length"] == 5
     assert first["referer"] is None and first["zz"] is None
     assert first["user_agent"] == 'caf\u00c3\u00a9 "quoted"'  # latin-1 as received
@@ -260,9 +273,7 @@ def test_json_access_log_lines_from_a_real_server(corral, tmp_path):
 
 def test_capture_output_sends_the_apps_stdout_and_stderr_to_the_error_log(corral, tmp_path):
     error = tmp_path / "error.log"
-    server = corral(
-        "--capture-output", "--error-logfile", str(error), "stdio:app", log_file=error
-    )
+    server = corral("--capture-output", "--error-logfile", str(error), "stdio:app", log_file=error)
     assert get_body(server.host, server.port, "/?captured") == b"ok"
     until(lambda: "fd1:captured" in error.read_text(), 30, "the app's output in the error log")
     text = error.read_text()
@@ -283,9 +294,22 @@ def test_enable_stdio_inheritance_keeps_a_daemons_output(tmp_path):
     pidfile, out = tmp_path / "corral.pid", tmp_path / "out.log"
     with out.open("wb") as sink:
         result = subprocess.run(
-            [sys.executable, "-m", "corral", "-D", "-R", "--pid", str(pidfile),
-             "-b", "127.0.0.1:0", "stdio:app"],
-            cwd=str(FIXTURE_APPS), stdout=sink, stderr=subprocess.STDOUT, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "corral",
+                "-D",
+                "-R",
+                "--pid",
+                str(pidfile),
+                "-b",
+                "127.0.0.1:0",
+                "stdio:app",
+            ],
+            cwd=str(FIXTURE_APPS),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            timeout=60,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     assert result.returncode == 0

@@ -908,7 +908,9 @@ def test_a_configuration_without_an_access_handler_turns_the_access_log_off() ->
         "logs = Logs(errorlog=None, logconfig=logconfig.load(None, config, None)[0])\n"
         "print(logs.access_enabled, logs.debug_enabled)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30
+    )
     # No handler for the access log: off. The configuration's level beats --log-level info.
     assert result.stdout == "False True\n", result.stderr
 
@@ -938,7 +940,9 @@ def test_both_names_of_one_logger_are_refused(tmp_path: Path) -> None:
         "[loggers]\nkeys=root,a,b\n[logger_a]\nqualname=gunicorn.access\n"
         "[logger_b]\nqualname=corral.access\n"
     )
-    with pytest.raises(ConfigError, match="configures both 'gunicorn.access' and 'corral.access'"):
+    with pytest.raises(
+        ConfigError, match=re.escape("configures both 'gunicorn.access' and 'corral.access'")
+    ):
         logconfig.load(str(ini), None, None)
 
 
@@ -988,7 +992,16 @@ def test_syslog_addresses(text: str, target: object, socktype: int | None) -> No
 
 
 @pytest.mark.parametrize(
-    "text", ["localhost:514", "smtp://x", "udp://h:0", "udp://h:port", "unix://", "unix:///x#raw", "tcp://[::1"]
+    "text",
+    [
+        "localhost:514",
+        "smtp://x",
+        "udp://h:0",
+        "udp://h:port",
+        "unix://",
+        "unix:///x#raw",
+        "tcp://[::1",
+    ],
 )
 def test_bad_syslog_addresses(text: str) -> None:
     with pytest.raises(ValueError, match="expected"):
@@ -1068,7 +1081,9 @@ def test_capture_stdio_points_descriptors_1_and_2_at_the_error_log(tmp_path: Pat
         "logs.reopen()\n"
         "print('after rotation', flush=True)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
     assert (tmp_path / "e.log.1").read_text() == "printed\nfd2\n"
     assert error.read_text() == "after rotation\n"
