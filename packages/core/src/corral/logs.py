@@ -6,10 +6,10 @@ forked, and is then used unchanged by every worker. Both logs write each line wi
 descriptor for ``-``), so lines written by several processes never interleave.
 
 With a logging configuration (``--log-config``, ``logconfig_dict``, ``--log-config-json``)
-or ``--log-syslog``, each access line is instead a record of the logger ``corral.access``,
-so that the configuration's handlers, formatters and filters see it; ``--access-logfile``
-is then one handler of that logger, still writing with one ``os.write`` a line. Without
-either, no access line meets :mod:`logging` at all. The error log is always the logger
+or access lines for ``--log-syslog``, each access line is instead a record of the logger
+``corral.access``, so that the configuration's handlers, formatters and filters see it;
+``--access-logfile`` is then one handler of that logger, still writing with one
+``os.write`` a line. Without either, no access line meets :mod:`logging` at all. The error log is always the logger
 ``corral.error``. ``gunicorn.error`` and ``gunicorn.access`` are the same two loggers
 (corral.logconfig).
 

@@ -444,3 +444,42 @@ def test_bad_syslog_flags(argv, fragment):
 )
 def test_bad_logger_class(spelling, fragment):
     _one_line_error(run_corral("--logger-class", spelling, "behaviours:app"), 1, fragment)
+
+
+RELOADABLE_CONF = """
+logconfig_dict = {{
+    "formatters": {{"plain": {{"format": "%(levelname)s %(message)s"}}}},
+    "handlers": {{
+        "console": {{"class": "logging.StreamHandler", "formatter": "plain"}},
+        "access_file": {{"class": "logging.FileHandler", "filename": {access!r}}},
+    }},
+    "loggers": {{
+        "gunicorn.error": {{"handlers": ["console"]}},
+        "gunicorn.access": {{"handlers": ["access_file"]}},
+    }},
+}}
+"""
+
+
+def test_hup_applies_a_new_logging_configuration_and_survives_a_broken_one(corral, tmp_path):
+    first, second = tmp_path / "first.log", tmp_path / "second.log"
+    conf = tmp_path / "gunicorn.conf.py"
+    conf.write_text(RELOADABLE_CONF.format(access=str(first)))
+    server = corral("-c", str(conf), "--access-logformat", "%(U)s", "behaviours:app")
+    get_body(server.host, server.port, "/one")
+    until(lambda: first.exists() and first.read_text() == "/one\n", 30, "/one in first.log")
+    conf.write_text(RELOADABLE_CONF.format(access=str(second)))
+    os.kill(server.pid, signal.SIGHUP)
+    server.wait_log("Reload complete", timeout=60)
+    get_body(server.host, server.port, "/two")
+    until(lambda: second.exists() and second.read_text() == "/two\n", 30, "/two in second.log")
+    # A configuration that no longer applies: the reload fails, nothing changes.
+    conf.write_text('logconfig_dict = {"handlers": {"h": {"class": "nosuch.Handler"}}}\n')
+    os.kill(server.pid, signal.SIGHUP)
+    log = server.wait_log("Reload failed, the running workers go on serving", timeout=60)
+    assert "logconfig_dict: Unable to configure handler 'h'" in log
+    get_body(server.host, server.port, "/three")
+    until(lambda: "/three" in second.read_text(), 30, "/three in second.log")
+    assert first.read_text() == "/one\n"
+    os.kill(server.pid, signal.SIGHUP)  # the master still logs where the configuration says
+    server.wait_log("Reload failed", timeout=60, count=2)
