@@ -9,9 +9,9 @@ With a logging configuration (``--log-config``, ``logconfig_dict``, ``--log-conf
 or access lines for ``--log-syslog``, each access line is instead a record of the logger
 ``corral.access``, so that the configuration's handlers, formatters and filters see it;
 ``--access-logfile`` is then one handler of that logger, still writing with one
-``os.write`` a line. Without either, no access line meets :mod:`logging` at all. The error log is always the logger
-``corral.error``. ``gunicorn.error`` and ``gunicorn.access`` are the same two loggers
-(corral.logconfig).
+``os.write`` a line. Without either, no access line meets :mod:`logging` at all. The
+error log is always the logger ``corral.error``. ``gunicorn.error`` and ``gunicorn.access``
+are the same two loggers (corral.logconfig).
 
 The access log understands Gunicorn's ``--access-logformat`` language: a printf-style
 template over named atoms such as ``%(h)s`` (remote address) or ``%({user-agent}i)s``
