@@ -306,33 +306,34 @@ def _request_header_getter(name: str) -> _Getter:
     return get
 
 
+def _response_header(rec: AccessRecord, lname: str) -> str | None:
+    for name, value in rec.response_headers:
+        if name.lower() == lname:
+            return value
+    return None
+
+
+def _environ_value(rec: AccessRecord, name: str) -> object:
+    """``environ[name]``, else the first key equal to ``name`` ignoring case, else None."""
+    environ = rec.environ
+    if environ is None:
+        return None
+    if name in environ:
+        return environ[name]
+    lname = name.lower()
+    for key, value in environ.items():  # case-insensitive fallback
+        if isinstance(key, str) and key.lower() == lname:
+            return value
+    return None
+
+
 def _response_header_getter(name: str) -> _Getter:
     lname = name.lower()
-
-    def get(rec: AccessRecord) -> str:
-        for hname, value in rec.response_headers:
-            if hname.lower() == lname:
-                return _text(value)
-        return "-"
-
-    return get
+    return lambda rec: _text(_response_header(rec, lname))
 
 
 def _environ_getter(name: str) -> _Getter:
-    lname = name.lower()
-
-    def get(rec: AccessRecord) -> str:
-        environ = rec.environ
-        if environ is None:
-            return "-"
-        if name in environ:
-            return _text(environ[name])
-        for key, value in environ.items():  # case-insensitive fallback
-            if isinstance(key, str) and key.lower() == lname:
-                return _text(value)
-        return "-"
-
-    return get
+    return lambda rec: _text(_environ_value(rec, name))
 
 
 _BRACED_ATOM = re.compile(r"\{([^{}]*)\}([ioe])")
@@ -550,18 +551,8 @@ def _json_braced(kind: str, name: str) -> _Getter:
     if kind == "i":
         return lambda rec: _request_header(rec, lname)
     if kind == "o":
-        return lambda rec: next((v for n, v in rec.response_headers if n.lower() == lname), None)
-
-    def environ_value(rec: AccessRecord) -> object:
-        environ = rec.environ or {}
-        if name in environ:
-            return _json_value(environ[name])
-        for key, value in environ.items():
-            if isinstance(key, str) and key.lower() == lname:
-                return _json_value(value)
-        return None
-
-    return environ_value
+        return lambda rec: _response_header(rec, lname)
+    return lambda rec: _json_value(_environ_value(rec, name))
 
 
 class _JsonAccessFormatter:

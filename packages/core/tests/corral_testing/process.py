@@ -191,10 +191,15 @@ class CorralProcess:
     # ------------------------------------------------------------- queries
 
     @property
+    def output(self) -> str:
+        """What the process wrote on its stdout and stderr so far."""
+        with self._lock:
+            return "".join(self._log)
+
+    @property
     def log(self) -> str:
         """The process's output so far (and its ``log_file``'s text, after it)."""
-        with self._lock:
-            text = "".join(self._log)
+        text = self.output
         if self.log_file is not None:
             try:
                 text += Path(self.log_file).read_text(errors="replace")

@@ -279,7 +279,7 @@ def test_capture_output_sends_the_apps_stdout_and_stderr_to_the_error_log(corral
     text = error.read_text()
     assert "stdout:captured" in text and "stderr:captured" in text
     assert "Listening at" in text
-    assert "captured" not in "".join(server._log)  # nothing left on the process's own output
+    assert "captured" not in server.output  # nothing left on the process's own output
 
 
 def test_without_capture_output_the_apps_output_stays_on_stdout(corral, tmp_path):
