@@ -8,10 +8,10 @@ error log too). So a configuration written for Gunicorn applies unchanged: the l
 names get exactly the level, handlers and propagation it gives them; the loggers it does not
 name keep what corral gave them (``--error-logfile``, ``--access-logfile``, syslog).
 
-A dict (or JSON) configuration gets ``version: 1`` and ``disable_existing_loggers: False``
-unless it says otherwise; a file configuration is read with ``disable_existing_loggers``
-false, ``%(here)s`` and ``%(__file__)s`` defined, as Gunicorn does. corral's two loggers are
-never disabled by ``disable_existing_loggers``: silence them with a level or no handlers.
+A dict (or JSON) configuration is laid over defaults as in Gunicorn (``_defaults``: each
+top-level key it gives replaces the default's); a file configuration is read with
+``disable_existing_loggers`` false, ``%(here)s`` and ``%(__file__)s`` defined, as Gunicorn
+does. corral's two loggers are never disabled by ``disable_existing_loggers``: silence them with a level or no handlers.
 Everything that can be checked is checked before anything is applied; what the standard
 library only finds while applying (an unknown handler class, a bad level) is a ConfigError
 with its reason, on one line.
@@ -76,10 +76,44 @@ def _corral_names(setting: str, names: list[str]) -> frozenset[str]:
     return frozenset(GUNICORN_NAMES.get(n, n) for n in names) & set(GUNICORN_NAMES.values())
 
 
+def _defaults() -> dict[str, Any]:
+    """What a dict configuration starts from (each key it gives replaces one of these, as
+    in Gunicorn): handlers ``console`` (stdout) and ``error_console`` (stderr) with the
+    formatter ``generic`` (the error log's format), and the root logger at INFO on
+    ``console``."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "generic": {
+                "format": "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s",
+                "datefmt": "%Y-%m-%d %H:%M:%S %z",
+            }
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "generic",
+                "stream": "ext://sys.stdout",
+            },
+            "error_console": {
+                "class": "logging.StreamHandler",
+                "formatter": "generic",
+                "stream": "ext://sys.stderr",
+            },
+        },
+    }
+
+
 def _from_dict(setting: str, raw: object) -> LogConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{setting}: expected a dict, got {type(raw).__name__}")
-    config = {"version": 1, "disable_existing_loggers": False, **raw}
+    config = {**_defaults(), **raw}
+    handlers = config.get("handlers")
+    if "root" not in config and isinstance(handlers, dict) and "console" in handlers:
+        # (Gunicorn gives the root to 'console' even when the dict has no such handler,
+        # and fails; corral leaves the root alone then.)
+        config["root"] = {"level": "INFO", "handlers": ["console"]}
     loggers = config.get("loggers") or {}
     if not isinstance(loggers, dict):
         raise ConfigError(f"{setting}: 'loggers' must be a dict, not {type(loggers).__name__}")

@@ -146,6 +146,23 @@ def test_log_config_json_file(corral, tmp_path):
     assert access.read_text() == "JSONCONF /json-config 200\n"
 
 
+def test_a_dict_that_relies_on_gunicorns_default_handlers(corral, tmp_path):
+    # No handlers, no formatters: 'console' and 'generic' are the defaults, as in Gunicorn.
+    conf = tmp_path / "gunicorn.conf.py"
+    conf.write_text(
+        'logconfig_dict = {"loggers": {"fixture": {"level": "DEBUG", "handlers": ["console"],'
+        ' "propagate": False}}}\n'
+    )
+    server = corral("-c", str(conf), "stdio:app")
+    assert get_body(server.host, server.port, "/log?defaults") == b"ok"
+    log = server.wait_log(r"app says defaults", timeout=30)
+    assert re.search(
+        r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\] \[\d+\] \[DEBUG\] app says defaults$",
+        log,
+        re.M,
+    ), log
+
+
 # ------------------------------------------------------------------------------------ syslog
 
 

@@ -750,9 +750,13 @@ that does not apply stops corral at start-up with one line.
         doc="""
 A logging configuration as a dict in the standard library's `dictConfig` format.
 
-Like `--log-config` (the same logger names; `gunicorn.error` is `corral.error`), with
-`version: 1` and `disable_existing_loggers: False` filled in when missing. corral's two
-loggers are never disabled by `disable_existing_loggers`. When the access log is
+Like `--log-config` (the same logger names; `gunicorn.error` is `corral.error`). As in
+Gunicorn, the dict is laid over defaults, each top-level key it gives replacing the
+default's: `version: 1`, `disable_existing_loggers: False`, a formatter `generic` (the
+error log's format), handlers `console` (stdout) and `error_console` (stderr), and, when
+the dict names no `root` and a `console` handler exists, the root logger at INFO on
+`console` (so the application's own log records reach stdout). corral's two loggers are
+never disabled by `disable_existing_loggers`. When the access log is
 configured here, each of its records carries the request's atoms as `record.args`
 (`record.args["s"]`, `record.args["{user-agent}i"]`), for filters. Takes precedence over
 `--log-config-json`, which takes precedence over `--log-config` (a warning says which is
