@@ -11,7 +11,8 @@ name keep what corral gave them (``--error-logfile``, ``--access-logfile``, sysl
 A dict (or JSON) configuration is laid over defaults as in Gunicorn (``_defaults``: each
 top-level key it gives replaces the default's); a file configuration is read with
 ``disable_existing_loggers`` false, ``%(here)s`` and ``%(__file__)s`` defined, as Gunicorn
-does. corral's two loggers are never disabled by ``disable_existing_loggers``: silence them with a level or no handlers.
+does. corral's two loggers are never disabled by ``disable_existing_loggers``: silence
+them with a level or no handlers.
 Everything that can be checked is checked before anything is applied; what the standard
 library only finds while applying (an unknown handler class, a bad level) is a ConfigError
 with its reason, on one line.
