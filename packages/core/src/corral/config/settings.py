@@ -755,8 +755,10 @@ Gunicorn, the dict is laid over defaults, each top-level key it gives replacing 
 default's: `version: 1`, `disable_existing_loggers: False`, a formatter `generic` (the
 error log's format), handlers `console` (stdout) and `error_console` (stderr), and, when
 the dict names no `root` and a `console` handler exists, the root logger at INFO on
-`console` (so the application's own log records reach stdout). corral's two loggers are
-never disabled by `disable_existing_loggers`. When the access log is
+`console` (so the application's own log records reach stdout). Unlike Gunicorn's, the
+defaults do not name `gunicorn.error` or `gunicorn.access`: a dict that names neither
+leaves them on `--error-logfile` and `--access-logfile`. corral's two loggers are never
+disabled by `disable_existing_loggers`. When the access log is
 configured here, each of its records carries the request's atoms as `record.args`
 (`record.args["s"]`, `record.args["{user-agent}i"]`), for filters. Takes precedence over
 `--log-config-json`, which takes precedence over `--log-config` (a warning says which is
