@@ -758,12 +758,11 @@ the dict names no `root` and a `console` handler exists, the root logger at INFO
 `console` (so the application's own log records reach stdout). Unlike Gunicorn's, the
 defaults do not name `gunicorn.error` or `gunicorn.access`: a dict that names neither
 leaves them on `--error-logfile` and `--access-logfile`. corral's two loggers are never
-disabled by `disable_existing_loggers`. When the access log is
-configured here, each of its records carries the request's atoms as `record.args`
-(`record.args["s"]`, `record.args["{user-agent}i"]`), for filters. Takes precedence over
-`--log-config-json`, which takes precedence over `--log-config` (a warning says which is
-ignored). An unknown handler class, a bad level or any other error stops corral at
-start-up with one line.
+disabled by `disable_existing_loggers`. When the access log is configured here, each of
+its records carries the request's atoms as `record.args` (`record.args["s"]`,
+`record.args["{user-agent}i"]`), for filters. Takes precedence over `--log-config-json`,
+which takes precedence over `--log-config` (a warning says which is ignored). An unknown
+handler class, a bad level or any other error stops corral at start-up with one line.
 """,
     ),
     Setting(
