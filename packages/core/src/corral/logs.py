@@ -1001,7 +1001,10 @@ class Logs:
         """The log files this process writes (not stderr/stdout): for ``--user`` to own."""
         sinks = (self._error_sink, self._access_sink)
         paths = [sink.path for sink in sinks if sink is not None and sink.path is not None]
-        paths += [h.baseFilename for h in _file_handlers() if h.baseFilename not in paths]
+        for handler in _file_handlers():  # (open regular files only: not a delayed one's)
+            path = handler.baseFilename
+            if handler.stream is not None and os.path.isfile(path) and path not in paths:
+                paths.append(path)
         return paths
 
     def close_files(self) -> None:

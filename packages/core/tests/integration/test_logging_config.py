@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from corral_testing import get_body, request, until
@@ -500,3 +504,49 @@ def test_hup_applies_a_new_logging_configuration_and_survives_a_broken_one(corra
     assert first.read_text() == "/one\n"
     os.kill(server.pid, signal.SIGHUP)  # the master still logs where the configuration says
     server.wait_log("Reload failed", timeout=60, count=2)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching identity needs root")
+def test_user_gets_a_configurations_log_file_and_reopens_it_on_usr1(corral):
+    nobody = pwd.getpwnam("nobody")
+    public = Path(tempfile.mkdtemp(prefix="corral-logging-"))  # tmp_path is root's only
+    try:
+        public.chmod(0o755)
+        (public / "logs").mkdir()
+        os.chown(public / "logs", nobody.pw_uid, -1)  # where the workers reopen the file
+        (public / "tiny.py").write_text(
+            "def app(environ, start_response):\n"
+            "    start_response('200 OK', [('Content-Length', '2')])\n"
+            "    return [b'ok']\n"
+        )
+        log = public / "logs" / "access.log"
+        conf = public / "gunicorn.conf.py"
+        handlers = {"f": {"class": "logging.FileHandler", "filename": str(log)}}
+        loggers = {"gunicorn.access": {"handlers": ["f"]}}
+        conf.write_text(f"logconfig_dict = {{'handlers': {handlers!r}, 'loggers': {loggers!r}}}\n")
+        server = corral(
+            "-c",
+            str(conf),
+            "--user",
+            "nobody",
+            "--access-logformat",
+            "%(U)s",
+            "tiny:app",
+            cwd=public,
+        )
+        get_body(server.host, server.port, "/before")
+        until(lambda: "/before" in log.read_text(), 30, "/before in the log")
+        assert log.stat().st_uid == nobody.pw_uid  # handed over with the workers' identity
+        log.rename(public / "logs" / "access.log.1")
+        os.kill(server.pid, signal.SIGUSR1)
+        server.wait_log("reopening log files", timeout=30)
+
+        def after_rotation() -> bool:
+            get_body(server.host, server.port, "/after")
+            return log.exists() and "/after" in log.read_text()
+
+        until(after_rotation, 30, "/after in the new file")
+        assert (public / "logs" / "access.log.1").read_text() == "/before\n"
+        assert "cannot reopen" not in server.log
+    finally:
+        shutil.rmtree(public, ignore_errors=True)
