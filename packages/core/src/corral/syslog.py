@@ -140,8 +140,7 @@ def open_handler(settings: SyslogSettings, kind: str) -> logging.Handler:
             address.target, facility=FACILITIES[settings.facility], socktype=address.socktype
         )
         sock = getattr(handler, "socket", None)
-        if sock is None or sock.fileno() < 0:  # (the stdlib is quiet
-            # about a unix socket it cannot connect)
+        if sock is None or sock.fileno() < 0:  # (a unix socket's failure is kept quiet)
             handler.close()
             raise _unix_error(address)
     except OSError as exc:
@@ -149,6 +148,6 @@ def open_handler(settings: SyslogSettings, kind: str) -> logging.Handler:
         raise ConfigError(
             f"--log-syslog-to {settings.address!r}: cannot reach the syslog daemon: {reason}"
         ) from None
-    tag = f"corral.{settings.prefix}.{kind}"
+    tag = f"corral.{settings.prefix}.{kind}".replace("%", "%%")
     handler.setFormatter(logging.Formatter(f"{tag}: {_LINE_FORMAT}"))
     return handler
