@@ -777,7 +777,8 @@ handler class, a bad level or any other error stops corral at start-up with one 
         doc="""
 A JSON file holding a logging configuration in the `dictConfig` format.
 
-Read and applied as `logconfig_dict`.
+Read and applied as `logconfig_dict`. A file that is missing, unreadable or not JSON stops
+corral at start-up with one line (Gunicorn ignores a missing one).
 """,
     ),
     Setting(
