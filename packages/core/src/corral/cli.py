@@ -46,7 +46,7 @@ def prepare(cfg: Any, *, embedded: bool = False) -> Startup:
     can fail done first. Used at start and again on HUP (corral.reload). ``embedded``: the
     application comes from a program embedding corral (corral.app), not from cfg.app_uri."""
     from .appload import prepare_import_path
-    from .logs import Logs
+    from .logs import load_logger_class
     from .plugins import load_worker_class
     from .sockets import parse_address
     from .tls import server_context
@@ -73,13 +73,7 @@ def prepare(cfg: Any, *, embedded: bool = False) -> Startup:
         from .proxy import load_codec
 
         load_codec()  # a missing codec is a start-up error, not a worker crash
-    logs = Logs(
-        loglevel=cfg.loglevel,
-        errorlog=cfg.errorlog,
-        accesslog=cfg.accesslog,
-        access_log_format=cfg.access_log_format,
-        proc_name=cfg.proc_name or "corral",
-    )
+    logs = load_logger_class(cfg.logger_class).from_config(cfg)
     for warning in cfg.warnings:
         logs.warning("%s", warning)
     if cfg.proxy_protocol != "off" and "*" in cfg.proxy_allow_ips:

@@ -5,33 +5,52 @@ forked, and is then used unchanged by every worker. Both logs write each line wi
 ``os.write`` on a descriptor opened with ``O_APPEND`` (or on the inherited stdout/stderr
 descriptor for ``-``), so lines written by several processes never interleave.
 
+With a logging configuration (``--log-config``, ``logconfig_dict``, ``--log-config-json``)
+or access lines for ``--log-syslog``, each access line is instead a record of the logger
+``corral.access``, so that the configuration's handlers, formatters and filters see it;
+``--access-logfile`` is then one handler of that logger, still writing with one
+``os.write`` a line. Without either, no access line meets :mod:`logging` at all. The
+error log is always the logger ``corral.error``. ``gunicorn.error`` and ``gunicorn.access``
+are the same two loggers (corral.logconfig).
+
 The access log understands Gunicorn's ``--access-logformat`` language: a printf-style
 template over named atoms such as ``%(h)s`` (remote address) or ``%({user-agent}i)s``
 (a request header). The template is parsed and checked once, when :class:`Logs` is built:
 a bad template is a start-up :class:`~corral.errors.ConfigError`, never a crash while
-serving. Only the atoms a template uses are computed for each request.
+serving. Only the atoms a template uses are computed for each request. With
+``--access-log-json`` the same atoms make one JSON object a line, typed, under readable
+names (the table ``_JSON_ATOMS``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime
+import importlib
+import json
 import logging
 import os
 import re
 import sys
 import time
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from corral import logconfig
 from corral.errors import ConfigError
+from corral.logconfig import LogConfig, corral_loggers
+from corral.syslog import SyslogSettings, open_handler
 
 __all__ = [
     "DEFAULT_ACCESS_LOG_FORMAT",
     "LOG_LEVELS",
+    "AccessAtoms",
     "AccessRecord",
     "Logs",
+    "load_logger_class",
     "validate_access_log_format",
 ]
 
@@ -47,7 +66,6 @@ LOG_LEVELS: dict[str, int] = {
     "critical": logging.CRITICAL,
 }
 
-ERROR_LOGGER_NAME = "corral.error"
 _ERROR_LINE_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"
 _ERROR_DATE_FORMAT = "%Y-%m-%d %H:%M:%S %z"
 
@@ -288,33 +306,34 @@ def _request_header_getter(name: str) -> _Getter:
     return get
 
 
+def _response_header(rec: AccessRecord, lname: str) -> str | None:
+    for name, value in rec.response_headers:
+        if name.lower() == lname:
+            return value
+    return None
+
+
+def _environ_value(rec: AccessRecord, name: str) -> object:
+    """``environ[name]``, else the first key equal to ``name`` ignoring case, else None."""
+    environ = rec.environ
+    if environ is None:
+        return None
+    if name in environ:
+        return environ[name]
+    lname = name.lower()
+    for key, value in environ.items():  # case-insensitive fallback
+        if isinstance(key, str) and key.lower() == lname:
+            return value
+    return None
+
+
 def _response_header_getter(name: str) -> _Getter:
     lname = name.lower()
-
-    def get(rec: AccessRecord) -> str:
-        for hname, value in rec.response_headers:
-            if hname.lower() == lname:
-                return _text(value)
-        return "-"
-
-    return get
+    return lambda rec: _text(_response_header(rec, lname))
 
 
 def _environ_getter(name: str) -> _Getter:
-    lname = name.lower()
-
-    def get(rec: AccessRecord) -> str:
-        environ = rec.environ
-        if environ is None:
-            return "-"
-        if name in environ:
-            return _text(environ[name])
-        for key, value in environ.items():  # case-insensitive fallback
-            if isinstance(key, str) and key.lower() == lname:
-                return _text(value)
-        return "-"
-
-    return get
+    return lambda rec: _text(_environ_value(rec, name))
 
 
 _BRACED_ATOM = re.compile(r"\{([^{}]*)\}([ioe])")
@@ -430,6 +449,141 @@ class _AccessFormatter:
     def render(self, rec: AccessRecord) -> str:
         return self._template % {key: get(rec) for key, get in self._getters}
 
+    @property
+    def template(self) -> str:
+        return self._template
+
+    def atoms(self, rec: AccessRecord) -> AccessAtoms:
+        """Every atom of ``rec``, computed when asked for: the arguments of the access
+        log record when the access log goes through :mod:`logging`."""
+        return AccessAtoms(rec, self._getters)
+
+
+class AccessAtoms(Mapping[str, object]):
+    """The atoms of one request by name (``h``, ``s``, ``{user-agent}i``...), each computed
+    on first use; an unknown name is '-'. ``template % atoms`` is the access log line, and
+    a logging filter can read ``record.args["U"]``, as with Gunicorn."""
+
+    __slots__ = ("_getters", "_rec", "_values")
+
+    def __init__(self, rec: AccessRecord, getters: tuple[tuple[str, _Getter], ...]) -> None:
+        self._rec = rec
+        self._getters = dict(getters)
+        self._values: dict[str, object] = {}
+
+    def __getitem__(self, key: str) -> object:
+        try:
+            return self._values[key]
+        except KeyError:
+            pass
+        get = self._getters.get(key)
+        if get is None:
+            get = _getter_for(key, _CLOCK)
+        value = self._values[key] = get(self._rec)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_ATOM_NAMES)
+
+    def __len__(self) -> int:
+        return len(_ATOM_NAMES)
+
+
+_CLOCK = _RequestClock()  # for atoms a template does not use (read by a logging filter)
+_ATOM_NAMES = ("t", *_SIMPLE_ATOMS)
+
+
+# --------------------------------------------------------------------------------------
+# JSON access log lines
+# --------------------------------------------------------------------------------------
+
+
+def _or_none(value: str | None) -> str | None:
+    return value if value else None
+
+
+def _iso_time(rec: AccessRecord) -> str:
+    when = datetime.datetime.fromtimestamp(rec.start_time).astimezone()
+    return when.isoformat(timespec="milliseconds")
+
+
+def _target(rec: AccessRecord) -> str:
+    return f"{rec.path}?{rec.query}" if rec.query else rec.path
+
+
+# Atom -> (JSON key, value). Values are the request's own, unescaped (json.dumps escapes),
+# numbers as numbers and a missing value as null.
+_JSON_ATOMS: dict[str, tuple[str, _Getter]] = {
+    "h": ("remote_addr", lambda rec: _or_none(rec.remote_addr)),
+    "l": ("ident", lambda rec: None),
+    "u": (
+        "user",
+        lambda rec: _or_none(rec.user if rec.user is not None else _basic_auth_user(rec)),
+    ),
+    "t": ("time", _iso_time),
+    "r": ("request", lambda rec: f"{rec.method} {_target(rec)} {rec.protocol}"),
+    "m": ("method", lambda rec: rec.method),
+    "U": ("path", lambda rec: rec.path),
+    "q": ("query", lambda rec: rec.query),
+    "H": ("protocol", lambda rec: rec.protocol),
+    "s": ("status", _atom_s),
+    "B": ("response_length", _atom_B),
+    "b": ("response_length", _atom_B),
+    "f": ("referer", lambda rec: _or_none(_request_header(rec, "referer"))),
+    "a": ("user_agent", lambda rec: _or_none(_request_header(rec, "user-agent"))),
+    "T": ("request_time_s", _atom_T),
+    "M": ("request_time_ms", _atom_M),
+    "D": ("request_time_us", _atom_D),
+    "L": ("request_time", lambda rec: _micros(rec) / 1_000_000),
+    "p": ("pid", lambda rec: rec.pid),
+}
+_JSON_GROUPS = {"i": "request_headers", "o": "response_headers", "e": "environ"}
+
+
+def _json_value(value: object) -> object:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _json_braced(kind: str, name: str) -> _Getter:
+    lname = name.lower()
+    if kind == "i":
+        return lambda rec: _request_header(rec, lname)
+    if kind == "o":
+        return lambda rec: _response_header(rec, lname)
+    return lambda rec: _json_value(_environ_value(rec, name))
+
+
+class _JsonAccessFormatter:
+    """``--access-log-json``: the atoms the format uses, as one JSON object per line."""
+
+    __slots__ = ("_fields", "_groups")
+
+    def __init__(self, fmt: str) -> None:
+        _AccessFormatter(fmt)  # the same checks as the text format
+        fields: dict[str, _Getter] = {}
+        groups: dict[str, dict[str, _Getter]] = {}
+        for key in _parse_access_log_format(fmt):
+            if key in _JSON_ATOMS:
+                name, get = _JSON_ATOMS[key]
+                fields.setdefault(name, get)
+                continue
+            m = _BRACED_ATOM.fullmatch(key)
+            if m is not None and m.group(1):
+                group = groups.setdefault(_JSON_GROUPS[m.group(2)], {})
+                group[m.group(1).lower()] = _json_braced(m.group(2), m.group(1))
+            else:
+                fields.setdefault(key, lambda rec: None)
+        self._fields = tuple(fields.items())
+        self._groups = tuple((name, tuple(group.items())) for name, group in groups.items())
+
+    def render(self, rec: AccessRecord) -> str:
+        line: dict[str, object] = {name: get(rec) for name, get in self._fields}
+        for group, getters in self._groups:
+            line[group] = {name: get(rec) for name, get in getters}
+        return json.dumps(line, ensure_ascii=True, separators=(",", ":"))
+
 
 _SAMPLE_RECORD = AccessRecord(
     remote_addr="127.0.0.1",
@@ -497,6 +651,10 @@ class _Sink:
     def path(self) -> str | None:
         return self._path
 
+    @property
+    def fd(self) -> int | None:
+        return self._fd
+
     def write(self, line: str) -> None:
         """Write ``line`` (which ends with a newline) in one call; errors are dropped."""
         fd = self._fd
@@ -556,12 +714,48 @@ class _SinkHandler(logging.Handler):
 # --------------------------------------------------------------------------------------
 
 
+# Handlers corral put on its two loggers (its own, and a logging configuration's), which
+# the next Logs to be activated takes off again.
+_OWNED: weakref.WeakSet[logging.Handler] = weakref.WeakSet()
+
+
+def _own(handler: logging.Handler) -> logging.Handler:
+    _OWNED.add(handler)
+    return handler
+
+
+def _all_loggers() -> list[logging.Logger]:
+    registry = logging.Logger.manager.loggerDict.values()
+    return [
+        logging.root,
+        *{id(lg): lg for lg in registry if isinstance(lg, logging.Logger)}.values(),
+    ]
+
+
+def _file_handlers() -> list[logging.FileHandler]:
+    """Every FileHandler of every logger (a logging configuration's, the application's)."""
+    found: dict[int, logging.FileHandler] = {}
+    for logger in _all_loggers():
+        for handler in logger.handlers:
+            if isinstance(handler, logging.FileHandler):
+                found[id(handler)] = handler
+    return list(found.values())
+
+
 class Logs:
     """The server's error log and access log, configured from plain setting values.
 
     ``errorlog``/``accesslog``: ``"-"`` for stderr/stdout, a path for a file opened for
     appending, or ``None`` for no log. Raises :class:`~corral.errors.ConfigError` for a
-    bad level, a bad access log format or a file that cannot be opened.
+    bad level, a bad access log format, a file that cannot be opened, a syslog daemon that
+    cannot be reached or a logging configuration that cannot be applied.
+
+    The error log is the logger ``corral.error`` (also known as ``gunicorn.error``). The
+    access log is written straight to its file (one ``os.write`` a line), unless a logging
+    configuration (``logconfig``) or syslog asks for it: then each line is a record of the
+    logger ``corral.access`` (``gunicorn.access``), whose arguments are the request's atoms.
+
+    ``--logger-class`` names a subclass of this class; it is built with :meth:`from_config`.
     """
 
     def __init__(
@@ -572,6 +766,10 @@ class Logs:
         accesslog: str | None = None,
         access_log_format: str = DEFAULT_ACCESS_LOG_FORMAT,
         proc_name: str = "corral",
+        access_log_json: bool = False,
+        logconfig: LogConfig | None = None,
+        syslog: SyslogSettings | None = None,
+        capture_output: bool = False,
     ) -> None:
         level = LOG_LEVELS.get(str(loglevel).lower())
         if level is None:
@@ -583,44 +781,114 @@ class Logs:
         self.accesslog = accesslog
         self.access_log_format = access_log_format
         self.proc_name = proc_name
+        self.capture_output = capture_output
+        self._level = level
+        self._logconfig = logconfig
 
         # Check everything that can fail before opening anything.
-        self._access_formatter = _AccessFormatter(access_log_format)
+        self._text_formatter = _AccessFormatter(access_log_format)
+        self._json_formatter = _JsonAccessFormatter(access_log_format) if access_log_json else None
 
-        self._error_sink: _Sink | None = (
-            _Sink(errorlog, sys.stderr, "error log") if errorlog is not None else None
-        )
+        self._error_sink: _Sink | None = None
+        self._access_sink: _Sink | None = None
+        self._error_handlers: list[logging.Handler] = []
+        self._access_handlers: list[logging.Handler] = []
+        self._adopted: list[logging.Handler] = []  # a logging configuration's, on our loggers
         try:
-            self._access_sink: _Sink | None = (
-                _Sink(accesslog, sys.stdout, "access log") if accesslog is not None else None
-            )
-        except ConfigError:
+            if errorlog is not None:
+                self._error_sink = _Sink(errorlog, sys.stderr, "error log")
+            if accesslog is not None:
+                self._access_sink = _Sink(accesslog, sys.stdout, "access log")
             if self._error_sink is not None:
-                self._error_sink.close()
+                handler = _SinkHandler(self._error_sink)
+                handler.setFormatter(logging.Formatter(_ERROR_LINE_FORMAT, _ERROR_DATE_FORMAT))
+                self._error_handlers.append(handler)
+            # The access log goes through logging only when something but its file wants it.
+            self._via_logging = logconfig is not None or (syslog is not None and syslog.access)
+            if self._via_logging and self._access_sink is not None:
+                handler = _SinkHandler(self._access_sink)
+                handler.setFormatter(logging.Formatter("%(message)s"))
+                self._access_handlers.append(handler)
+            if syslog is not None:
+                self._error_handlers.append(open_handler(syslog, "error"))
+                if syslog.access:
+                    self._access_handlers.append(open_handler(syslog, "access"))
+            if not self._error_handlers:
+                self._error_handlers.append(logging.NullHandler())
+            self._logger, self._access_logger = corral_loggers()
+            self._access_on = False
+            self._activate(strict=True)
+        except BaseException:
+            self.close_files()
             raise
 
-        handler: logging.Handler
-        if self._error_sink is not None:
-            handler = _SinkHandler(self._error_sink)
-            handler.setFormatter(logging.Formatter(_ERROR_LINE_FORMAT, _ERROR_DATE_FORMAT))
-        else:
-            handler = logging.NullHandler()
-        self._handler = handler
-
-        self._level = level
-        self._logger = logging.getLogger(ERROR_LOGGER_NAME)
-        self.activate()
+    @classmethod
+    def from_config(cls, cfg: Any) -> Logs:
+        """This class built from a configuration's logging settings."""
+        config, warnings = logconfig.load(cfg.logconfig, cfg.logconfig_dict, cfg.logconfig_json)
+        syslog = None
+        if cfg.syslog:
+            prefix = cfg.syslog_prefix or cfg.proc_name or cfg.app_uri or "corral"
+            syslog = SyslogSettings(
+                address=cfg.syslog_addr,
+                facility=cfg.syslog_facility,
+                prefix=prefix.replace(":", "."),
+                access=not cfg.disable_redirect_access_to_syslog,
+            )
+        logs = cls(
+            loglevel=cfg.loglevel,
+            errorlog=cfg.errorlog,
+            accesslog=cfg.accesslog,
+            access_log_format=cfg.access_log_format,
+            proc_name=cfg.proc_name or "corral",
+            access_log_json=cfg.access_log_json,
+            logconfig=config,
+            syslog=syslog,
+            capture_output=cfg.capture_output,
+        )
+        for warning in warnings:
+            logs.warning("%s", warning)
+        return logs
 
     def activate(self) -> None:
-        """Make this the error log's output. A later Logs (after a configuration reload)
-        replaces an earlier one's; a reload that fails activates the earlier one again."""
-        logger = self._logger
-        for old in list(logger.handlers):
-            if isinstance(old, (_SinkHandler, logging.NullHandler)):
-                logger.removeHandler(old)
-        logger.addHandler(self._handler)
-        logger.setLevel(self._level)
-        logger.propagate = False
+        """Make this the error and access logs' output. A later Logs (after a configuration
+        reload) replaces an earlier one's; a reload that fails activates the earlier one
+        again. Never raises: a logging configuration that no longer applies is logged."""
+        self._activate(strict=False)
+
+    def _activate(self, strict: bool) -> None:
+        loggers = (
+            (self._logger, self._error_handlers),
+            (self._access_logger, self._access_handlers),
+        )
+        for logger, _ in loggers:
+            for old in list(logger.handlers):
+                if old in _OWNED:
+                    logger.removeHandler(old)
+            logger.setLevel(self._level if logger is self._logger else logging.INFO)
+            logger.propagate = False
+            logger.disabled = False
+        configured: frozenset[str] = frozenset()
+        if self._logconfig is not None:
+            try:
+                logconfig.apply(self._logconfig)
+                configured = self._logconfig.configures
+            except ConfigError as exc:
+                if strict:
+                    raise
+                self._logger.error("%s", exc.message)
+        for logger, handlers in loggers:
+            if logger.name in configured:
+                for handler in logger.handlers:
+                    self._adopted.append(_own(handler))
+            else:
+                for handler in handlers:
+                    logger.addHandler(_own(handler))
+        access = self._access_logger
+        if self._via_logging:
+            self._access_on = access.isEnabledFor(logging.INFO) and access.hasHandlers()
+        else:
+            self._access_on = self._access_sink is not None
 
     # -- error log ---------------------------------------------------------------------
 
@@ -657,25 +925,50 @@ class Logs:
 
     @property
     def access_enabled(self) -> bool:
-        return self._access_sink is not None
+        return self._access_on
 
     def access(self, rec: AccessRecord) -> None:
         """Write one access log line for ``rec``; does nothing when the access log is off."""
-        sink = self._access_sink
-        if sink is None:
+        if not self._access_on:
             return
         try:
-            line = self._access_formatter.render(rec)
+            if self._json_formatter is not None:
+                line = self._json_formatter.render(rec)
+                if self._via_logging:
+                    self._access_logger.info(line)
+                    return
+            elif self._via_logging:
+                formatter = self._text_formatter
+                self._access_logger.info(formatter.template, formatter.atoms(rec))
+                return
+            else:
+                line = self._text_formatter.render(rec)
         except Exception:
             # A malformed record (a bug elsewhere) must not take the worker down.
             self._logger.exception("cannot format access log line")
             return
-        sink.write(line + "\n")
+        assert self._access_sink is not None
+        self._access_sink.write(line + "\n")
 
     # -- lifecycle ---------------------------------------------------------------------
 
+    def capture_stdio(self) -> None:
+        """``--capture-output``: point this process's stdout and stderr (descriptors 1 and
+        2, which the workers inherit) at the error log file. Nothing for ``-``."""
+        sink = self._error_sink
+        if not self.capture_output or sink is None or sink.path is None or sink.fd is None:
+            return
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        for fd in (1, 2):
+            os.dup2(sink.fd, fd)
+
     def reopen(self) -> None:
-        """Reopen log files at their paths, e.g. after logrotate renamed them (SIGUSR1).
+        """Reopen log files at their paths, e.g. after logrotate renamed them (SIGUSR1):
+        corral's own, every logging FileHandler's, and the captured stdout/stderr.
 
         A file that cannot be reopened keeps receiving lines and the failure is reported
         on the error log; this never raises.
@@ -689,27 +982,85 @@ class Logs:
                 self._logger.error(
                     "cannot reopen %s file %r: %s", what, sink.path, exc.strerror or exc
                 )
+        self.capture_stdio()
+        for handler in _file_handlers():
+            handler.acquire()
+            try:
+                if handler.stream is not None:
+                    old = handler.setStream(handler._open())
+                    if old is not None:
+                        old.close()
+            except OSError as exc:
+                self._logger.error(
+                    "cannot reopen log file %r: %s", handler.baseFilename, exc.strerror or exc
+                )
+            finally:
+                handler.release()
 
     def file_paths(self) -> list[str]:
-        """The log files this Logs writes (not stderr/stdout)."""
+        """The log files this process writes (not stderr/stdout): for ``--user`` to own."""
         sinks = (self._error_sink, self._access_sink)
-        return [sink.path for sink in sinks if sink is not None and sink.path is not None]
+        paths = [sink.path for sink in sinks if sink is not None and sink.path is not None]
+        for handler in _file_handlers():  # (open regular files only: not a delayed one's)
+            path = handler.baseFilename
+            if handler.stream is not None and os.path.isfile(path) and path not in paths:
+                paths.append(path)
+        return paths
 
     def close_files(self) -> None:
         """Close this Logs' files without touching the logger (another Logs is active)."""
-        self._handler.close()
+        for handler in (*self._error_handlers, *self._access_handlers, *self._adopted):
+            handler.close()
         for sink in (self._error_sink, self._access_sink):
             if sink is not None:
                 sink.close()
         self._access_sink = None
+        self._access_on = False
 
     def close(self) -> None:
         """Close log files. Later messages and access lines are dropped."""
-        if self._handler in self._logger.handlers:
-            self._logger.removeHandler(self._handler)
-            self._logger.addHandler(logging.NullHandler())
-        self._handler.close()
-        for sink in (self._error_sink, self._access_sink):
-            if sink is not None:
-                sink.close()
-        self._access_sink = None
+        for logger in (self._logger, self._access_logger):
+            for handler in list(logger.handlers):
+                if handler in _OWNED:
+                    logger.removeHandler(handler)
+        self._logger.addHandler(_own(logging.NullHandler()))
+        self.close_files()
+
+
+# --------------------------------------------------------------------------------------
+# --logger-class
+# --------------------------------------------------------------------------------------
+
+#: Spellings of the default logger class: Gunicorn's, and corral's own.
+DEFAULT_LOGGER_CLASSES = frozenset({"gunicorn.glogging.Logger", "corral.logs.Logs"})
+
+
+def load_logger_class(value: str | type) -> type[Logs]:
+    """The class ``--logger-class`` names: a subclass of :class:`Logs`, given as a class
+    (config file), ``package.module.Class`` or ``package.module:Class``."""
+    if isinstance(value, str):
+        label = value
+        if value in DEFAULT_LOGGER_CLASSES:
+            return Logs
+        module_name, _, attr = value.rpartition(":" if ":" in value else ".")
+        if not module_name or not attr:
+            raise ConfigError(
+                f"--logger-class {value!r}: expected package.module.Class or package.module:Class"
+            )
+        try:
+            found: object = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"--logger-class {value!r}: cannot load it: {exc}") from None
+        except Exception as exc:
+            raise ConfigError(
+                f"--logger-class {value!r}: importing {module_name!r} failed: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+    else:
+        label, found = getattr(value, "__qualname__", repr(value)), value
+    if not (isinstance(found, type) and issubclass(found, Logs)):
+        raise ConfigError(
+            f"--logger-class {label!r}: not a corral logger class "
+            "(a subclass of corral.logs.Logs; Gunicorn's logger classes do not fit corral)"
+        )
+    return found

@@ -68,6 +68,7 @@ class _State:
         arbiter.proc_name = self.cfg.proc_name or "corral"
         arbiter.listeners[:] = self.listeners
         arbiter.tls = self.tls
+        self.log.capture_stdio()  # --capture-output: stdout/stderr to this error log file
 
 
 @dataclass

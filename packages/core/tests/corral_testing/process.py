@@ -95,8 +95,10 @@ class CorralProcess:
         pass_fds: tuple[int, ...] = (),
         prefix: tuple[str, ...] = (),
         command: tuple[str, ...] = (),
+        log_file: str | os.PathLike[str] | None = None,
     ) -> None:
         self.command = command  # instead of `python -m corral ARGS`: a program running corral
+        self.log_file = log_file  # the error log, when it is not the process's output
         self.pass_fds = pass_fds
         self.prefix = prefix  # a command that execs corral (its pid stays corral's)
         self.new_session = new_session  # no controlling terminal (setsid), like a service
@@ -132,6 +134,8 @@ class CorralProcess:
             if self.proc.poll() is not None:
                 self._reader.join(2)
                 raise RuntimeError(f"corral exited with {self.proc.returncode}:\n{self.log}")
+            if self.log_file is not None and not self.urls:
+                self.urls.extend(m.group(1) for m in _LISTENING.finditer(self.log))
             booted = self.log.count("Booting worker with pid")
             ready = self.urls and booted and (wait_workers is None or booted >= wait_workers)
             # Then wait until a worker has loaded the app and accepts.
@@ -201,9 +205,21 @@ class CorralProcess:
     # ------------------------------------------------------------- queries
 
     @property
-    def log(self) -> str:
+    def output(self) -> str:
+        """What the process wrote on its stdout and stderr so far."""
         with self._lock:
             return "".join(self._log)
+
+    @property
+    def log(self) -> str:
+        """The process's output so far (and its ``log_file``'s text, after it)."""
+        text = self.output
+        if self.log_file is not None:
+            try:
+                text += Path(self.log_file).read_text(errors="replace")
+            except FileNotFoundError:
+                pass
+        return text
 
     def wait_log(self, pattern: str, timeout: float = 10.0, count: int = 1) -> str:
         """Wait until ``pattern`` (a regex) matches the log ``count`` times."""

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import base64
 import calendar
+import json
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from corral import logconfig, syslog
 from corral.errors import ConfigError
 from corral.logs import (
     DEFAULT_ACCESS_LOG_FORMAT,
     AccessRecord,
     Logs,
+    load_logger_class,
     validate_access_log_format,
 )
 
@@ -754,3 +758,332 @@ def test_replaced_stdout_without_descriptor(tmp_path: Path, make_logs: Any) -> N
             sys.stdout = saved
         logs.access(make_record())
         assert path.read_text() == "200\n"
+
+
+# ---------------------------------------------------------------------------------------
+# JSON access lines
+# ---------------------------------------------------------------------------------------
+
+
+def render_json(tmp_path: Path, fmt: str, rec: AccessRecord | None = None) -> dict[str, Any]:
+    path = tmp_path / "access.json"
+    path.unlink(missing_ok=True)
+    logs = Logs(errorlog=None, accesslog=str(path), access_log_format=fmt, access_log_json=True)
+    try:
+        logs.access(rec if rec is not None else make_record())
+    finally:
+        logs.close()
+    text = path.read_text(encoding="ascii")  # non-ASCII is escaped
+    assert text.count("\n") == 1 and text.endswith("\n")
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
+
+
+def test_json_line_of_the_default_format(tmp_path: Path, tz_minus_7: None) -> None:
+    assert render_json(tmp_path, DEFAULT_ACCESS_LOG_FORMAT) == {
+        "remote_addr": "192.0.2.7",
+        "ident": None,
+        "user": None,
+        "time": "2000-10-10T13:55:36.750-07:00",
+        "request": "GET /apache_pb.gif?x=1&y=2 HTTP/1.1",
+        "status": 200,
+        "response_length": 2326,
+        "referer": "http://www.example.com/start.html",
+        "user_agent": "Mozilla/4.08 [en] (Win98; I ;Nav)",
+    }
+
+
+def test_json_line_has_typed_values_and_groups(tmp_path: Path) -> None:
+    fmt = (
+        "%(m)s %(U)s %(q)s %(H)s %(B)s %(T)s %(M)s %(D)s %(L)s %(p)s %(unknown)s "
+        "%({x-request-id}i)s %({missing}i)s %({content-type}o)s %({script_name}e)s"
+    )
+    assert render_json(tmp_path, fmt) == {
+        "method": "GET",
+        "path": "/apache_pb.gif",
+        "query": "x=1&y=2",
+        "protocol": "HTTP/1.1",
+        "response_length": 2326,
+        "request_time_s": 1,
+        "request_time_ms": 1234,
+        "request_time_us": 1234567,
+        "request_time": 1.234567,
+        "pid": 4242,
+        "unknown": None,
+        "request_headers": {"x-request-id": "abc-123", "missing": None},
+        "response_headers": {"content-type": "image/gif"},
+        "environ": {"script_name": "/app"},
+    }
+
+
+def test_json_line_escapes_what_text_lines_escape(tmp_path: Path) -> None:
+    nasty = 'a"b\\c\r\nd\u2028é'
+    auth = "Basic " + base64.b64encode("ünïcode:pw".encode()).decode()
+    rec = make_record(
+        path="/p\nq", request_headers=[("User-Agent", nasty), ("Authorization", auth)]
+    )
+    line = render_json(tmp_path, "%(U)s %(a)s %(u)s", rec)
+    assert line == {"path": "/p\nq", "user_agent": nasty, "user": "ünïcode"}
+
+
+def test_json_refuses_what_the_text_format_refuses() -> None:
+    with pytest.raises(ConfigError, match="stray '%'"):
+        Logs(errorlog=None, access_log_format="100% %(h)s", access_log_json=True)
+
+
+# ---------------------------------------------------------------------------------------
+# The access log through logging: the atoms as record.args
+# ---------------------------------------------------------------------------------------
+
+
+class _Keep(logging.Handler):
+    """A real handler that keeps the records it gets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_gunicorn_logger_names_are_corrals_loggers(make_logs: Any) -> None:
+    make_logs(errorlog=None)
+    assert logging.getLogger("gunicorn.error") is logging.getLogger("corral.error")
+    assert logging.getLogger("gunicorn.access") is logging.getLogger("corral.access")
+    child = logging.getLogger("gunicorn.error.child")
+    assert child.parent is logging.getLogger("corral.error")
+
+
+def test_access_records_carry_the_atoms(tmp_path: Path, make_logs: Any) -> None:
+    keep = _Keep()
+    access = tmp_path / "corral-access.log"
+    config = {
+        "handlers": {"keep": {"()": lambda: keep}},
+        "loggers": {"gunicorn.access": {"handlers": ["keep"]}},
+    }
+    logs = make_logs(
+        errorlog=None,
+        accesslog=str(access),
+        logconfig=logconfig.load(None, config, None)[0],
+    )
+    assert logs.access_enabled
+    logs.access(make_record())
+    [record] = keep.records
+    assert record.name == "corral.access" and record.levelno == logging.INFO
+    atoms = record.args
+    assert isinstance(atoms, Mapping)
+    assert atoms["s"] == 200 and atoms["U"] == "/apache_pb.gif" and atoms["nope"] == "-"
+    assert atoms["{x-request-id}i"] == "abc-123" and atoms["{user-agent}i"].startswith("Moz")
+    assert record.getMessage() == render(tmp_path, DEFAULT_ACCESS_LOG_FORMAT)
+    # The configuration named gunicorn.access: its handlers replace --access-logfile's.
+    assert not access.exists() or access.read_text() == ""
+
+
+def test_unnamed_loggers_keep_corrals_handlers(tmp_path: Path, make_logs: Any) -> None:
+    keep = _Keep()
+    error, access = tmp_path / "e.log", tmp_path / "a.log"
+    config = {"handlers": {"keep": {"()": lambda: keep}}, "root": {"handlers": ["keep"]}}
+    logs = make_logs(
+        errorlog=str(error),
+        accesslog=str(access),
+        access_log_format="%(U)s",
+        logconfig=logconfig.load(None, config, None)[0],
+    )
+    logs.info("to the file")
+    logs.access(make_record())
+    assert "[INFO] to the file" in error.read_text()
+    assert access.read_text() == "/apache_pb.gif\n"
+    assert keep.records == []  # corral's loggers do not propagate to the root
+    logging.root.removeHandler(keep)
+
+
+def test_a_configuration_without_an_access_handler_turns_the_access_log_off() -> None:
+    # In a process of its own: pytest puts its capture handler on every logger that does
+    # not propagate, which is a handler for the access log.
+    code = (
+        "from corral import logconfig\n"
+        "from corral.logs import Logs\n"
+        "config = {'loggers': {'gunicorn.error': {'level': 'DEBUG'}}}\n"
+        "logs = Logs(errorlog=None, logconfig=logconfig.load(None, config, None)[0])\n"
+        "print(logs.access_enabled, logs.debug_enabled)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30
+    )
+    # No handler for the access log: off. The configuration's level beats --log-level info.
+    assert result.stdout == "False True\n", result.stderr
+
+
+def test_disable_existing_loggers_never_silences_corral(tmp_path: Path, make_logs: Any) -> None:
+    error = tmp_path / "e.log"
+    config = {"disable_existing_loggers": True, "loggers": {"some.library": {"level": "ERROR"}}}
+    logs = make_logs(errorlog=str(error), logconfig=logconfig.load(None, config, None)[0])
+    logs.info("still here")
+    assert "still here" in error.read_text()
+
+
+def test_logconfig_precedence_warns(tmp_path: Path) -> None:
+    ini = tmp_path / "l.ini"
+    ini.write_text("")
+    config, warnings = logconfig.load(str(ini), {"loggers": {}}, str(tmp_path / "l.json"))
+    assert config is not None and config.setting == "logconfig_dict"
+    assert warnings == [
+        "--log-config-json is ignored: logconfig_dict takes precedence",
+        "--log-config is ignored: logconfig_dict takes precedence",
+    ]
+
+
+def test_both_names_of_one_logger_are_refused(tmp_path: Path) -> None:
+    ini = tmp_path / "l.ini"
+    ini.write_text(
+        "[loggers]\nkeys=root,a,b\n[logger_a]\nqualname=gunicorn.access\n"
+        "[logger_b]\nqualname=corral.access\n"
+    )
+    with pytest.raises(
+        ConfigError, match=re.escape("configures both 'gunicorn.access' and 'corral.access'")
+    ):
+        logconfig.load(str(ini), None, None)
+
+
+def test_reopen_reopens_a_configurations_file_handlers(tmp_path: Path, make_logs: Any) -> None:
+    path = tmp_path / "conf.log"
+    config = {
+        "handlers": {"file": {"class": "logging.FileHandler", "filename": str(path)}},
+        "loggers": {"gunicorn.error": {"handlers": ["file"]}},
+    }
+    logs = make_logs(errorlog=None, logconfig=logconfig.load(None, config, None)[0])
+    logs.info("before")
+    assert str(path) in logs.file_paths()
+    path.rename(tmp_path / "conf.log.1")
+    logs.reopen()
+    logs.info("after")
+    assert (tmp_path / "conf.log.1").read_text() == "before\n"
+    assert path.read_text() == "after\n"
+
+
+def test_a_configuration_that_fails_opens_nothing(tmp_path: Path) -> None:
+    config = {"handlers": {"h": {"class": "logging.Nope"}}}
+    with pytest.raises(ConfigError, match="Unable to configure handler 'h'"):
+        Logs(errorlog=None, logconfig=logconfig.load(None, config, None)[0])
+
+
+# ---------------------------------------------------------------------------------------
+# Syslog addresses, messages on a real socket
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "socktype"),
+    [
+        ("udp://localhost:514", ("localhost", 514), socket.SOCK_DGRAM),
+        ("udp://Syslog.Example", ("syslog.example", 514), socket.SOCK_DGRAM),
+        ("udp://", ("localhost", 514), socket.SOCK_DGRAM),
+        ("tcp://10.0.0.1:601", ("10.0.0.1", 601), socket.SOCK_STREAM),
+        ("tcp://[::1]:6514", ("::1", 6514), socket.SOCK_STREAM),
+        ("tcp://[::1]", ("::1", 514), socket.SOCK_STREAM),
+        ("unix:///dev/log", "/dev/log", None),
+        ("unix:///dev/log#dgram", "/dev/log", socket.SOCK_DGRAM),
+        ("unix:///run/x.sock#stream", "/run/x.sock", socket.SOCK_STREAM),
+    ],
+)
+def test_syslog_addresses(text: str, target: object, socktype: int | None) -> None:
+    assert syslog.parse_address(text) == syslog.Address(target, socktype)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "localhost:514",
+        "smtp://x",
+        "udp://h:0",
+        "udp://h:port",
+        "unix://",
+        "unix:///x#raw",
+        "tcp://[::1",
+    ],
+)
+def test_bad_syslog_addresses(text: str) -> None:
+    with pytest.raises(ValueError, match="expected"):
+        syslog.parse_address(text)
+
+
+def test_syslog_messages_on_a_unix_stream_socket(tmp_path: Path, make_logs: Any) -> None:
+    path = str(tmp_path / "log.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(path)
+        server.listen()
+        settings = syslog.SyslogSettings(f"unix://{path}", "daemon", "api", access=True)
+        logs = make_logs(errorlog=None, syslog=settings, access_log_format="%(U)s %(s)s")
+        conn, _ = server.accept()  # the error log's connection, then the access log's
+        conn2, _ = server.accept()
+        with conn, conn2:
+            logs.warning("disk %s", "low")
+            logs.access(make_record())
+            conn.settimeout(10)
+            conn2.settimeout(10)
+            error, access = conn.recv(4096), conn2.recv(4096)
+    pid = os.getpid()
+    # daemon is facility 3: warning is 3 * 8 + 4, info 3 * 8 + 6.
+    assert error == b"<28>corral.api.error: [%d] disk low\x00" % pid
+    assert access == b"<30>corral.api.access: [%d] /apache_pb.gif 200\x00" % pid
+
+
+def test_unreachable_syslog_opens_nothing(tmp_path: Path) -> None:
+    settings = syslog.SyslogSettings(f"unix://{tmp_path}/none", "user", "x", access=True)
+    error = tmp_path / "e.log"
+    with pytest.raises(ConfigError, match="cannot reach the syslog daemon"):
+        Logs(errorlog=str(error), syslog=settings)
+
+
+# ---------------------------------------------------------------------------------------
+# --logger-class
+# ---------------------------------------------------------------------------------------
+
+
+class _MyLogs(Logs):
+    pass
+
+
+def test_logger_class_spellings() -> None:
+    assert load_logger_class("gunicorn.glogging.Logger") is Logs
+    assert load_logger_class("corral.logs.Logs") is Logs
+    assert load_logger_class("corral.logs:Logs") is Logs
+    assert load_logger_class(_MyLogs) is _MyLogs
+    assert load_logger_class(f"{__name__}._MyLogs") is _MyLogs
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("nosuchmodule.Logs", "cannot load it: No module named 'nosuchmodule'"),
+        ("corral.logs.Nope", "cannot load it: module 'corral.logs' has no attribute 'Nope'"),
+        ("corral.logs.AccessRecord", "not a corral logger class"),
+        (logging.Logger, "not a corral logger class"),
+        ("Logs", "expected package.module.Class"),
+    ],
+)
+def test_bad_logger_classes(value: Any, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_logger_class(value)
+
+
+def test_capture_stdio_points_descriptors_1_and_2_at_the_error_log(tmp_path: Path) -> None:
+    error = tmp_path / "e.log"
+    code = (
+        "import os\n"
+        "from corral.logs import Logs\n"
+        f"logs = Logs(errorlog={str(error)!r}, capture_output=True)\n"
+        "logs.capture_stdio()\n"
+        "print('printed', flush=True)\n"
+        "os.write(2, b'fd2\\n')\n"
+        f"os.rename({str(error)!r}, {str(error) + '.1'!r})\n"
+        "logs.reopen()\n"
+        "print('after rotation', flush=True)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
+    assert (tmp_path / "e.log.1").read_text() == "printed\nfd2\n"
+    assert error.read_text() == "after rotation\n"

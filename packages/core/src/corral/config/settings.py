@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from corral import syslog as _syslog
 from corral import trust as _trust
 from corral.config import validators as v
 
@@ -661,6 +662,217 @@ How much the error log says: `debug`, `info`, `warning`, `error` or `critical`.
 The level name is not case-sensitive.
 """,
     ),
+    Setting(
+        name="access_log_json",
+        section="Logging",
+        flags=("--access-log-json",),
+        action="store_true",
+        validator=v.boolean,
+        type_doc="bool",
+        default=False,
+        doc="""
+Write each access log line as one JSON object instead of `--access-logformat` text.
+
+The object holds the atoms `--access-logformat` uses (its other text is ignored), in the
+order they first appear, under readable names and with typed values: `h` remote_addr, `l`
+ident (always null), `u` user, `t` time (ISO 8601, local time with its offset, to the
+millisecond), `r` request, `m` method, `U` path, `q` query, `H` protocol, `s` status
+(number), `b` and `B` response_length (number), `f` referer, `a` user_agent, `T`
+request_time_s, `M` request_time_ms, `D` request_time_us (whole numbers), `L` request_time
+(seconds, a decimal number), `p` pid (number). `{NAME}i`, `{NAME}o` and `{NAME}e` go into
+the objects `request_headers`, `response_headers` and `environ`, keyed by NAME in lower
+case. A missing value is null, never `-`. So `--access-logformat '%(h)s %(s)s %(M)s
+%({x-request-id}i)s' --access-log-json` writes
+`{"remote_addr":"10.0.0.1","status":200,"request_time_ms":3,"request_headers":{"x-request-id":"ab12"}}`.
+Text is escaped as JSON (non-ASCII as `\\uXXXX`), so a line is always one line.
+""",
+    ),
+    Setting(
+        name="capture_output",
+        section="Logging",
+        flags=("--capture-output",),
+        action="store_true",
+        validator=v.boolean,
+        type_doc="bool",
+        default=False,
+        doc="""
+Send the standard output and error of the server and its application to `--error-logfile`.
+
+Whatever the application prints, and what libraries write to descriptors 1 and 2, lands in
+the error log file (reopened on `USR1` like it). Nothing changes when the error log is `-`.
+Python buffers `print()` output that does not go to a terminal: set `PYTHONUNBUFFERED=1`
+to see each line at once.
+""",
+    ),
+    Setting(
+        name="logger_class",
+        section="Logging",
+        flags=("--logger-class",),
+        metavar="STRING",
+        validator=v.logger_class,
+        type_doc="str",
+        default="gunicorn.glogging.Logger",
+        default_doc="`'gunicorn.glogging.Logger'` (corral's own, `corral.logs.Logs`)",
+        doc="""
+The class that writes the error and access logs: `package.module.Class` (or `:Class`).
+
+It must be a subclass of `corral.logs.Logs`, which it is built like
+(`Logs.from_config(cfg)`), so it can change, for example, what `access(record)` or
+`info(msg)` do. Gunicorn's spelling of the default, `gunicorn.glogging.Logger`, means
+corral's own class; Gunicorn's logger classes themselves do not fit corral. A class that
+cannot be imported, or is not such a subclass, stops corral at start-up with one line.
+""",
+    ),
+    Setting(
+        name="logconfig",
+        section="Logging",
+        flags=("--log-config",),
+        metavar="FILE",
+        validator=v.optional_string,
+        type_doc="str",
+        default=None,
+        default_doc="none",
+        doc="""
+A logging configuration file in the standard library's `fileConfig` (ini) format.
+
+Applied in the master after corral's own logs are set up: the loggers it names get exactly
+what it says. corral's error log is the logger `corral.error` and its access log
+`corral.access`; `gunicorn.error` and `gunicorn.access` are the same two loggers, so a
+file written for Gunicorn works unchanged. Loggers the file does not name keep what the
+other logging settings gave them. `%(here)s` is the file's folder. A missing file or one
+that does not apply stops corral at start-up with one line.
+""",
+    ),
+    Setting(
+        name="logconfig_dict",
+        section="Logging",
+        validator=v.dictionary,
+        type_doc="dict",
+        default={},
+        default_doc="`{}` (none)",
+        doc="""
+A logging configuration as a dict in the standard library's `dictConfig` format.
+
+Like `--log-config` (the same logger names; `gunicorn.error` is `corral.error`). As in
+Gunicorn, the dict is laid over defaults, each top-level key it gives replacing the
+default's: `version: 1`, `disable_existing_loggers: False`, a formatter `generic` (the
+error log's format), handlers `console` (stdout) and `error_console` (stderr), and, when
+the dict names no `root` and a `console` handler exists, the root logger at INFO on
+`console` (so the application's own log records reach stdout). Unlike Gunicorn's, the
+defaults do not name `gunicorn.error` or `gunicorn.access`: a dict that names neither
+leaves them on `--error-logfile` and `--access-logfile`. corral's two loggers are never
+disabled by `disable_existing_loggers`. When the access log is configured here, each of
+its records carries the request's atoms as `record.args` (`record.args["s"]`,
+`record.args["{user-agent}i"]`), for filters. Takes precedence over `--log-config-json`,
+which takes precedence over `--log-config` (a warning says which is ignored). An unknown
+handler class, a bad level or any other error stops corral at start-up with one line.
+""",
+    ),
+    Setting(
+        name="logconfig_json",
+        section="Logging",
+        flags=("--log-config-json",),
+        metavar="FILE",
+        validator=v.optional_string,
+        type_doc="str",
+        default=None,
+        default_doc="none",
+        doc="""
+A JSON file holding a logging configuration in the `dictConfig` format.
+
+Read and applied as `logconfig_dict`. A file that is missing, unreadable or not JSON stops
+corral at start-up with one line (Gunicorn ignores a missing one).
+""",
+    ),
+    Setting(
+        name="syslog_addr",
+        section="Logging",
+        flags=("--log-syslog-to",),
+        metavar="SYSLOG_ADDR",
+        validator=_syslog.validate_address,
+        type_doc="str",
+        default=_syslog.DEFAULT_ADDRESS,
+        default_doc="`'udp://localhost:514'` (macOS `unix:///var/run/syslog`, FreeBSD "
+        "`unix:///var/run/log`, OpenBSD `unix:///dev/log`)",
+        doc="""
+Where `--log-syslog` sends messages: `udp://HOST:PORT`, `tcp://HOST:PORT` or `unix://PATH`.
+
+A missing port is 514. `unix://PATH#dgram` or `unix://PATH#stream` picks the socket type;
+without it a datagram socket is tried, then a stream one. A unix socket that cannot be
+connected to or a TCP address that refuses stops corral at start-up with one line; for
+UDP only the host name can be checked.
+""",
+    ),
+    Setting(
+        name="syslog",
+        section="Logging",
+        flags=("--log-syslog",),
+        action="store_true",
+        validator=v.boolean,
+        type_doc="bool",
+        default=False,
+        doc="""
+Also send the error log, and the access log, to syslog (`--log-syslog-to`).
+
+Each message is `<PRI>corral.PREFIX.error: [PID] MESSAGE` (`.access` for access lines),
+the priority made of `--log-syslog-facility` and the message's level (access lines are
+`info`). Gunicorn's tag begins with `gunicorn.` instead. The log files are still written.
+""",
+    ),
+    Setting(
+        name="syslog_prefix",
+        section="Logging",
+        flags=("--log-syslog-prefix",),
+        metavar="SYSLOG_PREFIX",
+        validator=v.optional_string,
+        type_doc="str",
+        default=None,
+        default_doc="none (`--name`, else the application, `:` written `.`)",
+        doc="""
+The middle of the syslog tag, `corral.PREFIX.error`: the program name syslog shows.
+""",
+    ),
+    Setting(
+        name="syslog_facility",
+        section="Logging",
+        flags=("--log-syslog-facility",),
+        metavar="SYSLOG_FACILITY",
+        validator=v.choice(tuple(_syslog.FACILITIES)),
+        choices=tuple(_syslog.FACILITIES),
+        type_doc="str",
+        default="user",
+        doc="""
+The syslog facility of the messages, e.g. `user`, `daemon` or `local0` to `local7`.
+""",
+    ),
+    Setting(
+        name="disable_redirect_access_to_syslog",
+        section="Logging",
+        flags=("--disable-redirect-access-to-syslog",),
+        action="store_true",
+        validator=v.boolean,
+        type_doc="bool",
+        default=False,
+        doc="""
+With `--log-syslog`, send only the error log to syslog, not the access log.
+""",
+    ),
+    Setting(
+        name="enable_stdio_inheritance",
+        section="Logging",
+        flags=("-R", "--enable-stdio-inheritance"),
+        action="store_true",
+        validator=v.boolean,
+        type_doc="bool",
+        default=False,
+        doc="""
+With `--daemon`, keep the standard output and error the command was started with.
+
+Without it a daemon's standard streams go to `/dev/null`; with it, output redirected by
+the shell (`corral -D -R app:app >> out.log 2>&1`) still reaches that file. Standard input
+is `/dev/null` either way.
+""",
+    ),
     # -- Process Naming ------------------------------------------------------------------------
     Setting(
         name="proc_name",
@@ -1288,41 +1500,6 @@ UNSUPPORTED_SETTINGS: tuple[UnsupportedSetting, ...] = (
         ("--forwarder-headers",),
         why="corral takes no WSGI variable but SCRIPT_NAME from a forwarder, and only from "
         "--forwarded-allow-ips peers",
-    ),
-    UnsupportedSetting(
-        "disable_redirect_access_to_syslog",
-        ("--disable-redirect-access-to-syslog",),
-        takes_value=False,
-        why="goes with `syslog`",
-    ),
-    UnsupportedSetting(
-        "capture_output",
-        ("--capture-output",),
-        takes_value=False,
-        why="the application's stdout and stderr stay where they are, not in --error-logfile",
-    ),
-    UnsupportedSetting(
-        "logger_class", ("--logger-class",), why="corral's own logger writes the logs"
-    ),
-    UnsupportedSetting("logconfig", ("--log-config",), why="the logging flags apply instead"),
-    UnsupportedSetting("logconfig_dict", why="the logging flags apply instead"),
-    UnsupportedSetting(
-        "logconfig_json", ("--log-config-json",), why="the logging flags apply instead"
-    ),
-    UnsupportedSetting("syslog_addr", ("--log-syslog-to",), why="goes with `syslog`"),
-    UnsupportedSetting(
-        "syslog",
-        ("--log-syslog",),
-        takes_value=False,
-        why="the logs go to the log files and stderr, not to syslog",
-    ),
-    UnsupportedSetting("syslog_prefix", ("--log-syslog-prefix",), why="goes with `syslog`"),
-    UnsupportedSetting("syslog_facility", ("--log-syslog-facility",), why="goes with `syslog`"),
-    UnsupportedSetting(
-        "enable_stdio_inheritance",
-        ("-R", "--enable-stdio-inheritance"),
-        takes_value=False,
-        why="standard streams are not made unbuffered for the workers",
     ),
     UnsupportedSetting("statsd_host", ("--statsd-host",), why="no statsd metrics are sent"),
     UnsupportedSetting("dogstatsd_tags", ("--dogstatsd-tags",), why="goes with `statsd_host`"),

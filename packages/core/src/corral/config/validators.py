@@ -139,6 +139,22 @@ def worker_class(value: object) -> str | type:
     return _as_identifier_path(value, "a worker class name, dotted path or egg:DIST#NAME")
 
 
+def logger_class(value: object) -> str | type:
+    """A dotted path to a logger class (string), or the class itself in a config file."""
+    if inspect.isclass(value):
+        return value
+    return _as_identifier_path(value, "a logger class path package.module.Class")
+
+
+def dictionary(value: object) -> dict[str, Any]:
+    """A dict (config file only); ``None`` counts as an empty one."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a dict, got {_got(value)}")
+    return dict(value)
+
+
 def _as_identifier_path(value: object, expected: str) -> str:
     text = _as_text(value, expected)
     if not re.fullmatch(r"[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?", text):
