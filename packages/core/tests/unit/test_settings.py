@@ -51,6 +51,7 @@ EXPECTED_DEFAULTS: dict[str, Any] = {
     "initgroups": False,
     "umask": None,
     "reuse_port": False,
+    "sendfile": True,
     "strip_header_spaces": False,
     "pythonpath": [],
     "check_config": False,
@@ -137,6 +138,7 @@ EXPECTED_FLAGS = {
     "initgroups": ("--initgroups",),
     "umask": ("-m", "--umask"),
     "reuse_port": ("--reuse-port",),
+    "sendfile": ("--no-sendfile",),
     "strip_header_spaces": ("--strip-header-spaces",),
     "certfile": ("--certfile",),
     "keyfile": ("--keyfile",),
@@ -332,6 +334,7 @@ FLAG_CASES: list[tuple[list[str], str, Any]] = [
     (["-m", "0o22"], "umask", 0o22),
     (["--umask", "0x12"], "umask", 0x12),
     (["--reuse-port"], "reuse_port", True),
+    (["--no-sendfile"], "sendfile", False),
     (["--strip-header-spaces"], "strip_header_spaces", True),
     (["--certfile", "site.pem"], "certfile", "site.pem"),
     (["--keyfile", "site.key"], "keyfile", "site.key"),
@@ -467,6 +470,26 @@ def test_command_line_errors(argv: list[str], message: str) -> None:
 def test_abbreviations_are_not_accepted() -> None:
     with pytest.raises(UsageError, match="unrecognized option '--work'"):
         load_config(["--work", "3"], {}, cwd="/")
+
+
+@pytest.mark.parametrize(
+    ("environ", "argv", "expected"),
+    [
+        ({}, [], True),
+        ({"SENDFILE": "1"}, [], True),
+        ({"SENDFILE": " Yes "}, [], True),
+        ({"SENDFILE": "y"}, [], True),
+        ({"SENDFILE": "TRUE"}, [], True),
+        ({"SENDFILE": "0"}, [], False),
+        ({"SENDFILE": "off"}, [], False),
+        ({"SENDFILE": ""}, [], False),
+        ({"SENDFILE": "1"}, ["--no-sendfile"], False),
+    ],
+)
+def test_sendfile_follows_the_flag_then_gunicorns_sendfile_variable(
+    environ: dict[str, str], argv: list[str], expected: bool
+) -> None:
+    assert load_config([*argv, "app:app"], environ, cwd="/").sendfile is expected
 
 
 def test_unsupported_gunicorn_flags_warn_and_are_ignored() -> None:

@@ -127,6 +127,14 @@ def _workers_from_env(environ: Mapping[str, str]) -> tuple[str, object] | None:
     return ("WEB_CONCURRENCY", value)
 
 
+def _sendfile_from_env(environ: Mapping[str, str]) -> tuple[str, object] | None:
+    """Gunicorn's ``SENDFILE``: only y, 1, yes, true keep sendfile on."""
+    value = environ.get("SENDFILE")
+    if value is None:
+        return None
+    return ("SENDFILE", value.strip().lower() in ("y", "1", "yes", "true"))
+
+
 # ---------------------------------------------------------------------------------------------
 # Default server hooks: they do nothing. Kept at module level so they have stable names.
 
@@ -869,6 +877,33 @@ or a list.
 """,
     ),
     Setting(
+        name="sendfile",
+        section="Server Mechanics",
+        flags=("--no-sendfile",),
+        action="store_const",
+        const=False,
+        validator=v.boolean,
+        type_doc="bool",
+        default=True,
+        default_doc="true, or what the `SENDFILE` environment variable says",
+        env_default=_sendfile_from_env,
+        doc="""
+Send `wsgi.file_wrapper` responses with `sendfile(2)`; `--no-sendfile` turns it off.
+
+With it on, a response the application returns as `environ["wsgi.file_wrapper"](file)`
+over a regular file goes from the file to the socket in the kernel (the sync and gthread
+workers use `sendfile(2)`; the gevent and eventlet workers and TLS connections read the
+file in blocks with `pread(2)` and send those). With it off, corral never asks the file for
+its descriptor: it reads the wrapper's blocks with the file's own `read()` and sends them
+like any other response body, in every worker class. Turn it off when the file system's
+`sendfile(2)` is broken or slow (some network or virtual file systems), or when the file
+object's `read()` does more than its descriptor shows.
+
+As in Gunicorn, when the flag is not given the environment variable `SENDFILE` decides:
+`y`, `1`, `yes` or `true` (any case) leave it on, any other value turns it off.
+""",
+    ),
+    Setting(
         name="reuse_port",
         section="Server Mechanics",
         flags=("--reuse-port",),
@@ -1267,12 +1302,6 @@ Chunk extensions carry nothing an application sees; longer ones get 400. 0 means
 UNSUPPORTED_SETTINGS: tuple[UnsupportedSetting, ...] = (
     UnsupportedSetting(
         "spew", ("--spew",), takes_value=False, why="a debugging trace; nothing else changes"
-    ),
-    UnsupportedSetting(
-        "sendfile",
-        ("--no-sendfile",),
-        takes_value=False,
-        why="file responses still use sendfile(2) where they can",
     ),
     UnsupportedSetting(
         "worker_tmp_dir",
