@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import privileges
+from . import privileges, proctitle
 from .errors import CorralError, InfoExit, UsageError
 
 
@@ -77,10 +77,16 @@ def prepare(cfg: Any) -> Startup:
         errorlog=cfg.errorlog,
         accesslog=cfg.accesslog,
         access_log_format=cfg.access_log_format,
-        proc_name=cfg.proc_name or "corral",
+        proc_name=cfg.process_name,
     )
     for warning in cfg.warnings:
         logs.warning("%s", warning)
+    if cfg.proc_name is not None and not proctitle.AVAILABLE:
+        logs.warning(
+            "--name %s: the processes keep their command line as title: setproctitle is not "
+            "installed (pip install 'corral[setproctitle]')",
+            cfg.proc_name,
+        )
     if cfg.proxy_protocol != "off" and "*" in cfg.proxy_allow_ips:
         logs.warning(
             "--proxy-allow-from '*': any peer may claim any client address with a PROXY "

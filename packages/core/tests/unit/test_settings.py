@@ -38,6 +38,7 @@ EXPECTED_DEFAULTS: dict[str, Any] = {
     "errorlog": "-",
     "loglevel": "info",
     "proc_name": None,
+    "default_proc_name": None,
     "preload_app": False,
     "chdir": None,
     "raw_env": [],
@@ -490,6 +491,24 @@ def test_sendfile_follows_the_flag_then_gunicorns_sendfile_variable(
     environ: dict[str, str], argv: list[str], expected: bool
 ) -> None:
     assert load_config([*argv, "app:app"], environ, cwd="/").sendfile is expected
+
+
+@pytest.mark.parametrize(
+    ("conf", "argv", "expected"),
+    [
+        ("", ["app:app"], "app:app"),
+        ("", ["-n", "shop", "app:app"], "shop"),
+        ('default_proc_name = "conf"\n', ["app:app"], "conf"),
+        ('default_proc_name = "conf"\n', ["--name", "shop", "app:app"], "shop"),
+        ('wsgi_app = "app:app"\n', [], "corral"),
+        ('proc_name = "conf"\ndefault_proc_name = "other"\n', ["app:app"], "conf"),
+    ],
+)
+def test_process_name_is_name_then_default_proc_name_then_the_app_argument(
+    tmp_path: Path, conf: str, argv: list[str], expected: str
+) -> None:
+    (tmp_path / "corral.conf.py").write_text(conf)
+    assert load_config(argv, {}, cwd=str(tmp_path)).process_name == expected
 
 
 def test_unsupported_gunicorn_flags_warn_and_are_ignored() -> None:

@@ -675,12 +675,34 @@ The level name is not case-sensitive.
         validator=v.optional_string,
         type_doc="str",
         default=None,
-        default_doc="none (the processes are named after corral)",
+        default_doc="none: `default_proc_name` names the processes",
         doc="""
 A name to show for the server's processes in `ps` and `top`.
 
-Useful to tell several servers apart. Renaming processes needs the optional `setproctitle`
-package.
+Useful to tell several servers apart. With the optional `setproctitle` package installed
+(`pip install 'corral[setproctitle]'`) the master's title, as `ps` shows it and
+`/proc/PID/cmdline` reads, becomes `corral: master [NAME]` and each worker's
+`corral: worker [NAME]` (Gunicorn's `gunicorn: master [NAME]`, with corral's name in front);
+a HUP that changes the name renames the master at once and the new workers as they start.
+Without the package the titles stay the command line, and corral warns at start-up when
+`--name` was given.
+""",
+    ),
+    Setting(
+        name="default_proc_name",
+        section="Process Naming",
+        validator=v.optional_string,
+        type_doc="str",
+        default=None,
+        default_doc="the APP argument of the command line, else `corral`",
+        doc="""
+The name in the process titles when `proc_name` (`--name`) is not given.
+
+Gunicorn sets it to the application given on the command line (`gunicorn app:app` shows
+`gunicorn: master [app:app]`), unless the config file sets it; corral does the same:
+`corral app:app` shows `corral: master [app:app]` and `corral: worker [app:app]`. When the
+application comes from the `wsgi_app` setting instead, the name is `corral`. Only a config
+file sets it; it has no flag, as in Gunicorn.
 """,
     ),
     # -- Server Mechanics ----------------------------------------------------------------------
@@ -1353,7 +1375,6 @@ UNSUPPORTED_SETTINGS: tuple[UnsupportedSetting, ...] = (
     UnsupportedSetting("statsd_host", ("--statsd-host",), why="no statsd metrics are sent"),
     UnsupportedSetting("dogstatsd_tags", ("--dogstatsd-tags",), why="goes with `statsd_host`"),
     UnsupportedSetting("statsd_prefix", ("--statsd-prefix",), why="goes with `statsd_host`"),
-    UnsupportedSetting("default_proc_name", why="processes are named after --name or 'corral'"),
     UnsupportedSetting(
         "paste",
         ("--paste", "--paster"),
