@@ -913,11 +913,12 @@ or a list.
 Send `wsgi.file_wrapper` responses with `sendfile(2)`; `--no-sendfile` turns it off.
 
 With it on, a response the application returns as `environ["wsgi.file_wrapper"](file)`
-over a regular file goes from the file to the socket in the kernel (the sync and gthread
-workers use `sendfile(2)`; the gevent and eventlet workers and TLS connections read the
-file in blocks with `pread(2)` and send those). With it off, corral never asks the file for
-its descriptor: it reads the wrapper's blocks with the file's own `read()` and sends them
-like any other response body, in every worker class. Turn it off when the file system's
+over a regular file goes from the file to the socket in the kernel, with `sendfile(2)`, in
+every worker class (a gevent or eventlet worker waits cooperatively while the socket is
+full); over TLS the file is read in blocks with `pread(2)` and encrypted. With it off,
+corral never asks the file for its descriptor: it reads the wrapper's blocks with the
+file's own `read()` and sends them like any other response body, in every worker class.
+Turn it off when the file system's
 `sendfile(2)` is broken or slow (some network or virtual file systems), or when the file
 object's `read()` does more than its descriptor shows.
 
