@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__, daemon, privileges, reexec, reload, systemd
 from .errors import CorralError
 from .heartbeat import Heartbeat, HeartbeatTable
+from .proctitle import set_title
 from .reuseport import PortGroups
 from .sockets import Listener, bind_all
 from .workers.base import APP_LOAD_ERROR, WORKER_BOOT_ERROR, WorkerContext, remember_early_signal
@@ -47,15 +48,6 @@ def _has_controlling_terminal() -> bool:
 
 def _no_reload() -> Startup:
     raise CorralError("this master was not started by the corral command: nothing to reload")
-
-
-def set_title(title: str) -> None:
-    """Name the process in ps/top, when setproctitle is installed (corral[setproctitle])."""
-    try:
-        from setproctitle import setproctitle
-    except ImportError:  # pragma: no cover - depends on the installation
-        return
-    setproctitle(title)
 
 
 class HaltServer(CorralError):
@@ -122,7 +114,7 @@ class Arbiter:
         self.LISTENERS = self.listeners  # Gunicorn's spelling, used by some hooks
         self.children: dict[int, _Child] = {}
         self.worker_age = 0
-        self.proc_name = cfg.proc_name or "corral"
+        self.proc_name = cfg.process_name
         self._queue: deque[int] = deque()
         self._wake_r = self._wake_w = -1
         self._heartbeats: HeartbeatTable | None = None
@@ -194,7 +186,7 @@ class Arbiter:
         self.log.capture_stdio()  # (--capture-output; after -D, which replaces stdout)
         self._init_signals()
         self._heartbeats = HeartbeatTable(max(1024, self.num_workers * 2))
-        set_title(f"corral: master [{self.proc_name}]")
+        set_title("master", self.proc_name)
         self.log.info("Starting corral %s", __version__)
         for listener in self.listeners:
             self.log.info("Listening at: %s (%s)", listener.url_for(self.tls is not None), self.pid)
@@ -438,7 +430,7 @@ class Arbiter:
             os.close(self._wake_r)
             os.close(self._wake_w)
             worker.pid = os.getpid()
-            set_title(f"corral: worker [{self.proc_name}]")
+            set_title("worker", self.proc_name)
             self.cfg.post_fork(self, worker)
             worker.run()
         except SystemExit as exc:

@@ -42,12 +42,18 @@ def serve_connection(
     *,
     closing: Callable[[], bool],
     on_request: Callable[[], None] | None = None,
+    sendfile_fd: int | None = None,
+    wait_writable: Callable[[int], None] | None = None,
 ) -> None:
     """Serve one connection until it closes; always closes ``sock``.
 
     ``closing()`` is asked between requests: True closes the connection there (the
     server stops; see :meth:`Session.closable_on_stop`). A worker that retires otherwise
     calls :meth:`Session.retire`, and the loop closes after the response that says so.
+
+    ``sendfile_fd`` (a plain connection's non-blocking descriptor) and ``wait_writable(fd)``
+    (a cooperative wait until it is writable) let file segments go out with ``os.sendfile``;
+    without them (TLS) the file is read with ``os.pread`` and its blocks sent.
     """
     keepalive, header_timeout, body_timeout, send_timeout = deadlines
     monotonic = time.monotonic
@@ -79,12 +85,25 @@ def serve_connection(
             send(seg.prefix)
         offset, left = seg.offset, seg.count
         while left > 0:
-            block = os.pread(seg.fileno, min(_FILE_BLOCK, left), offset)
-            if not block:  # the file shrank under us: the response cannot be completed
+            if sendfile_fd is not None and wait_writable is not None:
+                watch.writing = monotonic() + send_timeout
+                try:
+                    sent = os.sendfile(sendfile_fd, seg.fileno, offset, left)
+                except BlockingIOError:
+                    wait_writable(sendfile_fd)  # a cut at the deadline wakes it too
+                    if watch.cut:
+                        raise TimeoutError("no progress sending (--send-timeout)") from None
+                    continue
+            else:
+                block = os.pread(seg.fileno, min(_FILE_BLOCK, left), offset)
+                if block:
+                    send(block)
+                sent = len(block)
+            if not sent:  # the file shrank under us: the response cannot be completed
                 raise AbortConnection("file truncated while sending")
-            send(block)
-            offset += len(block)
-            left -= len(block)
+            offset += sent
+            left -= sent
+        watch.writing = NEVER
         if seg.suffix:
             send(seg.suffix)
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import privileges
+from . import privileges, proctitle
 from .errors import CorralError, InfoExit, UsageError
 
 
@@ -76,6 +76,12 @@ def prepare(cfg: Any, *, embedded: bool = False) -> Startup:
     logs = load_logger_class(cfg.logger_class).from_config(cfg)
     for warning in cfg.warnings:
         logs.warning("%s", warning)
+    if cfg.proc_name is not None and not proctitle.AVAILABLE:
+        logs.warning(
+            "--name %s: the processes keep their command line as title: setproctitle is not "
+            "installed (pip install 'corral[setproctitle]')",
+            cfg.proc_name,
+        )
     if cfg.proxy_protocol != "off" and "*" in cfg.proxy_allow_ips:
         logs.warning(
             "--proxy-allow-from '*': any peer may claim any client address with a PROXY "

@@ -828,7 +828,7 @@ class Logs:
         config, warnings = logconfig.load(cfg.logconfig, cfg.logconfig_dict, cfg.logconfig_json)
         syslog = None
         if cfg.syslog:
-            prefix = cfg.syslog_prefix or cfg.proc_name or cfg.app_uri or "corral"
+            prefix = cfg.syslog_prefix or cfg.process_name  # --name, else the APP argument
             syslog = SyslogSettings(
                 address=cfg.syslog_addr,
                 facility=cfg.syslog_facility,
@@ -840,7 +840,7 @@ class Logs:
             errorlog=cfg.errorlog,
             accesslog=cfg.accesslog,
             access_log_format=cfg.access_log_format,
-            proc_name=cfg.proc_name or "corral",
+            proc_name=cfg.process_name,
             access_log_json=cfg.access_log_json,
             logconfig=config,
             syslog=syslog,

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import privileges
 from .errors import CorralError
+from .proctitle import set_title
 from .sockets import Listener, bind_all
 
 if TYPE_CHECKING:
@@ -65,7 +66,8 @@ class _State:
         arbiter.worker_class = self.worker_class
         arbiter.num_workers = self.num_workers
         arbiter.timeout = float(self.cfg.timeout)
-        arbiter.proc_name = self.cfg.proc_name or "corral"
+        arbiter.proc_name = self.cfg.process_name
+        set_title("master", arbiter.proc_name)  # a new --name shows at once, as in Gunicorn
         arbiter.listeners[:] = self.listeners
         arbiter.tls = self.tls
         self.log.capture_stdio()  # --capture-output: stdout/stderr to this error log file

@@ -3,7 +3,9 @@
 :meth:`WSGIRunner.run` is a generator. It calls the application, then yields what must be
 written to the socket: ``bytes``, or a :class:`FileSegment` that a driver may send with
 ``os.sendfile``. Drivers iterate it at their own pace (a non-blocking driver parks it while
-the client is slow to read), so one adapter serves every worker class.
+the client is slow to read), so one adapter serves every worker class. Whether a
+``wsgi.file_wrapper`` response becomes a :class:`FileSegment` at all is decided here, once
+for every worker class: with ``--no-sendfile`` it is read and sent like any other iterable.
 
 If the application fails before the response head is sent, the client gets a 500 and the
 traceback goes to the error log; if it fails after, the generator raises
@@ -288,7 +290,9 @@ class WSGIRunner:
         script_name: str = "",
         trust: TrustSettings | None = None,
         hooks: RequestHooks | None = None,
+        sendfile: bool = True,
     ) -> None:
+        self.sendfile = sendfile  # False (--no-sendfile): file_wrapper output is read()
         self.hooks = hooks  # pre_request / post_request, when configured
         self.trust = trust if trust is not None else TrustSettings()
         self.app = app
@@ -451,7 +455,11 @@ class WSGIRunner:
                 if type(chunk) is not bytes:
                     raise TypeError(f"the application yielded {type(chunk).__name__}, not bytes")
                 yield call.complete(chunk)
-            elif isinstance(result, FileWrapper) and (span := result.sendfile_span()):
+            elif (
+                self.sendfile
+                and isinstance(result, FileWrapper)
+                and (span := result.sendfile_span())
+            ):
                 yield from self._send_file(conn, call.start_bytes() if not call.sent else b"", span)
             else:
                 for chunk in result:

@@ -5,7 +5,7 @@ the address from its "Listening at:" log line. ``http`` has a minimal raw-socket
 that parses responses byte-exactly, so tests see what a client would see.
 """
 
-from .http import Client, Response, read_response, request, upload
+from .http import Client, Response, drain, read_response, request, slow_reader, upload
 from .process import FIXTURE_APPS, CorralProcess, rss_kib, stop_all
 
 __all__ = [
@@ -13,10 +13,12 @@ __all__ = [
     "Client",
     "CorralProcess",
     "Response",
+    "drain",
     "get_body",
     "read_response",
     "request",
     "rss_kib",
+    "slow_reader",
     "stop_all",
     "until",
     "upload",

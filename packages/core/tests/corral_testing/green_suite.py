@@ -34,7 +34,7 @@ import pytest
 from corpus.run import option_groups, run_corpus
 from corral.workers.base import WORKER_API_VERSION
 
-from . import FIXTURE_APPS, Client, CorralProcess, Response, until, upload
+from . import FIXTURE_APPS, Client, CorralProcess, Response, drain, slow_reader, until, upload
 from .install import build_wheelhouse, install, serves_demo
 from .load import many_requests, raise_fd_limit
 
@@ -517,18 +517,10 @@ def test_a_body_that_stops_arriving_is_closed_at_the_idle_deadline(serve: Serve)
 def test_a_client_that_stops_reading_is_closed_at_the_send_deadline(serve: Serve) -> None:
     server = serve("--send-timeout", "2", "green_app:app")
     size = 64 << 20
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect((server.host, server.port))
-        sock.sendall(f"GET /big?mb={size >> 20} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+    raw = f"GET /big?mb={size >> 20} HTTP/1.1\r\nHost: t\r\n\r\n".encode()
+    with slow_reader(server.host, server.port, raw) as sock:
         time.sleep(10)  # reads nothing: the deadline (2 s, swept every 0.5 s) passes
-        sock.settimeout(10)
-        received = 0
-        try:
-            while piece := sock.recv(1 << 20):
-                received += len(piece)
-        except ConnectionResetError:
-            pass
+        received = drain(sock, timeout=10)
     assert 0 < received < size, received  # cut: the rest of the response never came
     assert _get(server, "/hello").body == b"hello"  # and the worker lives on
 

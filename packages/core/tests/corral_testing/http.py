@@ -166,3 +166,25 @@ def upload(sock: socket.socket, size: int, path: str = "/upload") -> tuple[Respo
         sock.sendall(block)
         digest.update(block)
     return read_response(sock), digest.hexdigest()
+
+
+def slow_reader(host: str, port: int, raw: bytes, rcvbuf: int = 4096) -> socket.socket:
+    """A connection with a small receive window that sends ``raw`` and reads nothing yet:
+    the server's writes to it back up."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.connect((host, port))
+    sock.sendall(raw)
+    return sock
+
+
+def drain(sock: socket.socket, timeout: float) -> int:
+    """Read ``sock`` until the server closes it (or resets it): how many bytes came."""
+    sock.settimeout(timeout)
+    received = 0
+    try:
+        while piece := sock.recv(1 << 20):
+            received += len(piece)
+    except ConnectionResetError:
+        pass
+    return received

@@ -50,6 +50,7 @@ EXPECTED_DEFAULTS: dict[str, Any] = {
     "disable_redirect_access_to_syslog": False,
     "enable_stdio_inheritance": False,
     "proc_name": None,
+    "default_proc_name": None,
     "preload_app": False,
     "chdir": None,
     "raw_env": [],
@@ -63,6 +64,7 @@ EXPECTED_DEFAULTS: dict[str, Any] = {
     "initgroups": False,
     "umask": None,
     "reuse_port": False,
+    "sendfile": True,
     "strip_header_spaces": False,
     "pythonpath": [],
     "check_config": False,
@@ -149,6 +151,7 @@ EXPECTED_FLAGS = {
     "initgroups": ("--initgroups",),
     "umask": ("-m", "--umask"),
     "reuse_port": ("--reuse-port",),
+    "sendfile": ("--no-sendfile",),
     "strip_header_spaces": ("--strip-header-spaces",),
     "certfile": ("--certfile",),
     "keyfile": ("--keyfile",),
@@ -355,6 +358,7 @@ FLAG_CASES: list[tuple[list[str], str, Any]] = [
     (["-m", "0o22"], "umask", 0o22),
     (["--umask", "0x12"], "umask", 0x12),
     (["--reuse-port"], "reuse_port", True),
+    (["--no-sendfile"], "sendfile", False),
     (["--strip-header-spaces"], "strip_header_spaces", True),
     (["--certfile", "site.pem"], "certfile", "site.pem"),
     (["--keyfile", "site.key"], "keyfile", "site.key"),
@@ -504,6 +508,44 @@ def test_command_line_errors(argv: list[str], message: str) -> None:
 def test_abbreviations_are_not_accepted() -> None:
     with pytest.raises(UsageError, match="unrecognized option '--work'"):
         load_config(["--work", "3"], {}, cwd="/")
+
+
+@pytest.mark.parametrize(
+    ("environ", "argv", "expected"),
+    [
+        ({}, [], True),
+        ({"SENDFILE": "1"}, [], True),
+        ({"SENDFILE": " Yes "}, [], True),
+        ({"SENDFILE": "y"}, [], True),
+        ({"SENDFILE": "TRUE"}, [], True),
+        ({"SENDFILE": "0"}, [], False),
+        ({"SENDFILE": "off"}, [], False),
+        ({"SENDFILE": ""}, [], False),
+        ({"SENDFILE": "1"}, ["--no-sendfile"], False),
+    ],
+)
+def test_sendfile_follows_the_flag_then_gunicorns_sendfile_variable(
+    environ: dict[str, str], argv: list[str], expected: bool
+) -> None:
+    assert load_config([*argv, "app:app"], environ, cwd="/").sendfile is expected
+
+
+@pytest.mark.parametrize(
+    ("conf", "argv", "expected"),
+    [
+        ("", ["app:app"], "app:app"),
+        ("", ["-n", "shop", "app:app"], "shop"),
+        ('default_proc_name = "conf"\n', ["app:app"], "conf"),
+        ('default_proc_name = "conf"\n', ["--name", "shop", "app:app"], "shop"),
+        ('wsgi_app = "app:app"\n', [], "corral"),
+        ('proc_name = "conf"\ndefault_proc_name = "other"\n', ["app:app"], "conf"),
+    ],
+)
+def test_process_name_is_name_then_default_proc_name_then_the_app_argument(
+    tmp_path: Path, conf: str, argv: list[str], expected: str
+) -> None:
+    (tmp_path / "corral.conf.py").write_text(conf)
+    assert load_config(argv, {}, cwd=str(tmp_path)).process_name == expected
 
 
 def test_unsupported_gunicorn_flags_warn_and_are_ignored() -> None:

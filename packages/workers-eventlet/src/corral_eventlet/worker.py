@@ -63,6 +63,9 @@ class EventletWorker(GreenWorker):
             return False
         return True
 
+    def green_wait_writable(self, fd: int) -> None:
+        trampoline(fd, write=True)
+
     def green_socket(self, raw: socket.socket) -> socket.socket:
         sock: socket.socket = dup_socket(raw, GreenSocket)  # has every method the loop uses
         return sock

@@ -57,6 +57,9 @@ class GeventWorker(GreenWorker):
             return False
         return True
 
+    def green_wait_writable(self, fd: int) -> None:
+        gsocket.wait_write(fd)
+
     def green_socket(self, raw: socket.socket) -> socket.socket:
         return dup_socket(raw, gsocket.socket)
 

@@ -111,6 +111,17 @@ class Config:
         return wsgi_app if isinstance(wsgi_app, str) else None
 
     @property
+    def process_name(self) -> str:
+        """The name in the process titles (and the logs): ``proc_name`` (``--name``), else
+        ``default_proc_name``, else the APP argument, else ``corral``; as Gunicorn resolves
+        its ``proc_name``, where the APP argument sets ``default_proc_name`` unless the
+        config file does."""
+        for name in (self._values.get("proc_name"), self._values.get("default_proc_name")):
+            if isinstance(name, str):
+                return name
+        return self._app if self._app is not None else "corral"
+
+    @property
     def config_file(self) -> str | None:
         """Absolute path of the config file that was loaded, or None."""
         return self._config_file

@@ -128,6 +128,14 @@ def _workers_from_env(environ: Mapping[str, str]) -> tuple[str, object] | None:
     return ("WEB_CONCURRENCY", value)
 
 
+def _sendfile_from_env(environ: Mapping[str, str]) -> tuple[str, object] | None:
+    """Gunicorn's ``SENDFILE``: only y, 1, yes, true keep sendfile on."""
+    value = environ.get("SENDFILE")
+    if value is None:
+        return None
+    return ("SENDFILE", value.strip().lower() in ("y", "1", "yes", "true"))
+
+
 # ---------------------------------------------------------------------------------------------
 # Default server hooks: they do nothing. Kept at module level so they have stable names.
 
@@ -882,12 +890,34 @@ is `/dev/null` either way.
         validator=v.optional_string,
         type_doc="str",
         default=None,
-        default_doc="none (the processes are named after corral)",
+        default_doc="none: `default_proc_name` names the processes",
         doc="""
 A name to show for the server's processes in `ps` and `top`.
 
-Useful to tell several servers apart. Renaming processes needs the optional `setproctitle`
-package.
+Useful to tell several servers apart. With the optional `setproctitle` package installed
+(`pip install 'corral[setproctitle]'`) the master's title, as `ps` shows it and
+`/proc/PID/cmdline` reads, becomes `corral: master [NAME]` and each worker's
+`corral: worker [NAME]` (Gunicorn's `gunicorn: master [NAME]`, with corral's name in front);
+a HUP that changes the name renames the master at once and the new workers as they start.
+Without the package the titles stay the command line, and corral warns at start-up when
+`--name` was given.
+""",
+    ),
+    Setting(
+        name="default_proc_name",
+        section="Process Naming",
+        validator=v.optional_string,
+        type_doc="str",
+        default=None,
+        default_doc="the APP argument of the command line, else `corral`",
+        doc="""
+The name in the process titles when `proc_name` (`--name`) is not given.
+
+Gunicorn sets it to the application given on the command line (`gunicorn app:app` shows
+`gunicorn: master [app:app]`), unless the config file sets it; corral does the same:
+`corral app:app` shows `corral: master [app:app]` and `corral: worker [app:app]`. When the
+application comes from the `wsgi_app` setting instead, the name is `corral`. Only a config
+file sets it; it has no flag, as in Gunicorn.
 """,
     ),
     # -- Server Mechanics ----------------------------------------------------------------------
@@ -1081,6 +1111,34 @@ Directories to add to the Python import path, separated by commas.
 
 For example `--pythonpath /srv/app,/srv/lib`. A config file may give a comma-separated string
 or a list.
+""",
+    ),
+    Setting(
+        name="sendfile",
+        section="Server Mechanics",
+        flags=("--no-sendfile",),
+        action="store_const",
+        const=False,
+        validator=v.boolean,
+        type_doc="bool",
+        default=True,
+        default_doc="true, or what the `SENDFILE` environment variable says",
+        env_default=_sendfile_from_env,
+        doc="""
+Send `wsgi.file_wrapper` responses with `sendfile(2)`; `--no-sendfile` turns it off.
+
+With it on, a response the application returns as `environ["wsgi.file_wrapper"](file)`
+over a regular file goes from the file to the socket in the kernel, with `sendfile(2)`, in
+every worker class (a gevent or eventlet worker waits cooperatively while the socket is
+full); over TLS the file is read in blocks with `pread(2)` and encrypted. With it off,
+corral never asks the file for its descriptor: it reads the wrapper's blocks with the
+file's own `read()` and sends them like any other response body, in every worker class.
+Turn it off when the file system's
+`sendfile(2)` is broken or slow (some network or virtual file systems), or when the file
+object's `read()` does more than its descriptor shows.
+
+As in Gunicorn, when the flag is not given the environment variable `SENDFILE` decides:
+`y`, `1`, `yes` or `true` (any case) leave it on, any other value turns it off.
 """,
     ),
     Setting(
@@ -1484,12 +1542,6 @@ UNSUPPORTED_SETTINGS: tuple[UnsupportedSetting, ...] = (
         "spew", ("--spew",), takes_value=False, why="a debugging trace; nothing else changes"
     ),
     UnsupportedSetting(
-        "sendfile",
-        ("--no-sendfile",),
-        takes_value=False,
-        why="file responses still use sendfile(2) where they can",
-    ),
-    UnsupportedSetting(
         "worker_tmp_dir",
         ("--worker-tmp-dir",),
         why="the heartbeat is in shared memory and needs no file",
@@ -1504,7 +1556,6 @@ UNSUPPORTED_SETTINGS: tuple[UnsupportedSetting, ...] = (
     UnsupportedSetting("statsd_host", ("--statsd-host",), why="no statsd metrics are sent"),
     UnsupportedSetting("dogstatsd_tags", ("--dogstatsd-tags",), why="goes with `statsd_host`"),
     UnsupportedSetting("statsd_prefix", ("--statsd-prefix",), why="goes with `statsd_host`"),
-    UnsupportedSetting("default_proc_name", why="processes are named after --name or 'corral'"),
     UnsupportedSetting(
         "paste",
         ("--paste", "--paster"),

@@ -194,6 +194,7 @@ class BaseWorker:
             script_name=os.environ.get("SCRIPT_NAME", ""),
             trust=self.trust,
             hooks=self.request_hooks(),
+            sendfile=self.cfg.sendfile,
         )
 
     def request_hooks(self) -> RequestHooks | None:

@@ -79,6 +79,10 @@ class GreenWorker(BaseWorker):
         """Wait cooperatively until ``fd`` is readable; False when ``timeout`` passed."""
         raise NotImplementedError
 
+    def green_wait_writable(self, fd: int) -> None:
+        """Wait cooperatively until ``fd`` is writable (or shut down)."""
+        raise NotImplementedError
+
     def green_socket(self, raw: socket.socket) -> socket.socket:
         """A cooperative socket on a duplicate of ``raw``'s descriptor."""
         raise NotImplementedError
@@ -222,6 +226,9 @@ class GreenWorker(BaseWorker):
                 self.deadlines,
                 closing=lambda: self.stopping and session.closable_on_stop(fd),
                 on_request=self.count_request,
+                # file_wrapper responses (with sendfile on) by sendfile(2), but over TLS
+                sendfile_fd=fd if self.tls is None else None,
+                wait_writable=self.green_wait_writable,
             )
         except Exception:
             self.log.exception("Error serving a connection from %s", peer)
