@@ -34,7 +34,17 @@ import pytest
 from corpus.run import option_groups, run_corpus
 from corral.workers.base import WORKER_API_VERSION
 
-from . import FIXTURE_APPS, Client, CorralProcess, Response, drain, slow_reader, until, upload
+from . import (
+    FIXTURE_APPS,
+    Client,
+    CorralProcess,
+    Response,
+    drain,
+    slow_reader,
+    stop_all,
+    until,
+    upload,
+)
 from .install import build_wheelhouse, install, serves_demo
 from .load import many_requests, raise_fd_limit
 
@@ -102,12 +112,7 @@ def serve(green: GreenLibrary) -> Iterator[Serve]:
         return proc.start(wait_workers=1)
 
     yield start
-    for proc in started:
-        if proc.proc is not None and proc.proc.poll() is None:
-            try:
-                proc.stop(timeout=15)
-            except Exception:
-                proc.kill()
+    stop_all(started, timeout=15)
 
 
 SLEEP_1 = b"GET /sleep?s=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
@@ -214,7 +219,10 @@ def _converse(host: str, port: int, turns: list[bytes]) -> list[bytes]:
         for i, turn in enumerate(turns):
             sock.sendall(turn)
             last = i == len(turns) - 1
-            sock.settimeout(10 if last else 0.5)
+            # Every turn gets a reply: wait for its first bytes as long as a busy machine
+            # needs; after a turn that is not the last, silence once bytes came means the
+            # server waits for the next turn.
+            sock.settimeout(30)
             got = bytearray()
             while True:
                 try:
@@ -228,6 +236,8 @@ def _converse(host: str, port: int, turns: list[bytes]) -> list[bytes]:
                     got += b"<eof>"
                     break
                 got += data
+                if not last:
+                    sock.settimeout(0.5)
             replies.append(_normalise(bytes(got)))
     return replies
 
