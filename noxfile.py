@@ -5,6 +5,7 @@
     nox -s lint         # ruff and mypy
     nox -s conformance  # real nginx / HAProxy / stunnel in containers
     nox -s docs         # the documentation site (mkdocs build --strict) into site/
+    nox -s stress       # the tests session 3 times beside stress-ng (a loaded machine)
     nox -s bench        # benchmarks against Gunicorn (not part of the pass/fail suite)
     nox -s bench-green  # the gevent and eventlet workers against Gunicorn's (idem)
 
@@ -20,6 +21,7 @@ import subprocess
 from pathlib import Path
 
 import nox
+from nox.command import CommandFailed
 
 ROOT = Path(__file__).parent
 PACKAGES = ROOT / "packages"
@@ -98,7 +100,42 @@ def tests(session: nox.Session) -> None:
     """Unit and integration tests of every workspace package (pytest, in parallel)."""
     ensure_system_packages(session)
     install_workspace(session)
-    extra = session.posargs
+    run_tests(session, session.posargs)
+
+
+@nox.session(python=PYTHON)
+def stress(session: nox.Session) -> None:
+    """The tests session N times (default 3: nox -s stress -- 3) while Debian's stress-ng
+    keeps every core busy (--cpu 2 on this project's 2-core machines, --cpu N with
+    CORRAL_STRESS_CPUS): timing-sensitive tests must pass on a loaded machine. Not part of
+    the default sessions; each run's outcome is printed at the end."""
+    ensure_system_packages(session)
+    install_workspace(session)
+    if shutil.which("stress-ng") is None:
+        session.error("stress needs stress-ng: apt-get install stress-ng")
+    runs = int(session.posargs[0]) if session.posargs else 3
+    cpus = os.environ.get("CORRAL_STRESS_CPUS", "2")
+    load = subprocess.Popen(["stress-ng", "--cpu", cpus, "--timeout", "0", "--quiet"])
+    outcomes = []
+    try:
+        for run in range(1, runs + 1):
+            session.log(f"stress run {run}/{runs} beside stress-ng --cpu {cpus}")
+            try:
+                run_tests(session, [])
+                outcomes.append(f"run {run}: passed")
+            except CommandFailed:
+                outcomes.append(f"run {run}: FAILED")
+    finally:
+        load.terminate()
+        load.wait(30)
+    for line in outcomes:
+        session.log(line)
+    if any("FAILED" in line for line in outcomes):
+        session.error("a run under load failed")
+
+
+def run_tests(session: nox.Session, extra: list[str]) -> None:
+    """pytest on each workspace package's tests/ folder, in parallel."""
     for pkg in workspace_packages():
         tests_dir = pkg / "tests"
         if not tests_dir.is_dir():
