@@ -23,7 +23,10 @@ def _title(pid: int) -> str:
 
 def _titles(server, workers: int) -> tuple[str, list[str]]:
     pids = server.wait_workers(workers)
-    return _title(server.pid), sorted(_title(pid) for pid in pids)
+    master = _title(server.pid)
+    # A worker just forked still has the master's title until it sets its own.
+    until(lambda: master not in {_title(pid) for pid in pids}, 30, "workers titled")
+    return master, sorted(_title(pid) for pid in pids)
 
 
 @pytest.mark.parametrize("wclass", worker_classes())
@@ -83,7 +86,8 @@ def test_without_setproctitle_name_warns_once_and_titles_stay_the_command_line(c
     (blocker / "setproctitle.py").write_text("raise ImportError('not installed here')\n")
     env = {**os.environ, "PYTHONPATH": str(blocker)}
     server = corral("-n", "shop", "-w", "1", "echo:app", env=env, wait_workers=1)
-    master, workers = _titles(server, 1)
+    master = _title(server.pid)
+    workers = [_title(pid) for pid in server.wait_workers(1)]
     assert master.endswith("-m corral -b 127.0.0.1:0 -n shop -w 1 echo:app"), master
     assert workers == [master]  # a forked worker keeps the master's command line
     warning = "--name shop: the processes keep their command line as title: setproctitle"
