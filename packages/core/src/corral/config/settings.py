@@ -1258,6 +1258,73 @@ The longest chunk extension accepted on one chunk-size line, in bytes.
 Chunk extensions carry nothing an application sees; longer ones get 400. 0 means no limit.
 """,
     ),
+    # -- Metrics (Gunicorn's statsd settings are in its Logging section) -----------------------
+    Setting(
+        name="statsd_host",
+        section="Logging",
+        flags=("--statsd-host",),
+        metavar="STATSD_ADDR",
+        validator=v.statsd_address,
+        type_doc="str",
+        default=None,
+        default_doc="none (no statsd metrics)",
+        doc="""
+The address of the StatsD server to send metrics to.
+
+`HOST:PORT` (UDP; `HOST` alone means port 8125) or `unix:PATH` (`unix://PATH`) for a unix
+datagram socket. Each request sends `gunicorn.requests` (counter),
+`gunicorn.request.duration` (timer, milliseconds) and `gunicorn.request.status.CODE`
+(counter); the master sends `gunicorn.workers` (gauge) when the number of workers changes;
+every warning, error, exception and critical line of the error log counts in
+`gunicorn.log.warning`, `.error`, `.exception`, `.critical`. The names are Gunicorn's, so
+its dashboards keep working. A host that does not resolve, or a unix socket that cannot be
+reached, stops corral at start; a metric that cannot be sent later is dropped.
+""",
+    ),
+    Setting(
+        name="statsd_prefix",
+        section="Logging",
+        flags=("--statsd-prefix",),
+        metavar="STATSD_PREFIX",
+        validator=v.raw_string,
+        type_doc="str",
+        default="",
+        doc="""
+A prefix for the statsd metric names (a `.` is added after it if it has none).
+""",
+    ),
+    Setting(
+        name="dogstatsd_tags",
+        section="Logging",
+        flags=("--dogstatsd-tags",),
+        metavar="DOGSTATSD_TAGS",
+        validator=v.raw_string,
+        type_doc="str",
+        default="",
+        doc="""
+DogStatsD tags added to every statsd metric, comma-separated: `tag1:value1,tag2:value2`.
+""",
+    ),
+    Setting(
+        name="metrics_bind",
+        section="Logging",
+        flags=("--metrics-bind",),
+        metavar="ADDRESS",
+        validator=v.listen_address,
+        type_doc="str",
+        default=None,
+        default_doc="none (no metrics endpoint)",
+        doc="""
+Serve Prometheus metrics of the whole server at `http://ADDRESS/metrics`.
+
+`HOST:PORT` (or `unix:PATH`), for example `127.0.0.1:9100`. A small process of the master's
+serves it, not a worker, so it answers while the workers are busy; it adds up every
+worker's numbers: requests by status class and method, a request duration histogram,
+requests in flight, workers, worker restarts by cause (timeout, max-requests, reload,
+crash) and open keep-alive connections. Needs the `prometheus-client` package
+(`pip install 'corral[metrics]'`). Not a corral setting in Gunicorn.
+""",
+    ),
 )
 
 
@@ -1321,9 +1388,6 @@ UNSUPPORTED_SETTINGS: tuple[UnsupportedSetting, ...] = (
         takes_value=False,
         why="standard streams are not made unbuffered for the workers",
     ),
-    UnsupportedSetting("statsd_host", ("--statsd-host",), why="no statsd metrics are sent"),
-    UnsupportedSetting("dogstatsd_tags", ("--dogstatsd-tags",), why="goes with `statsd_host`"),
-    UnsupportedSetting("statsd_prefix", ("--statsd-prefix",), why="goes with `statsd_host`"),
     UnsupportedSetting("default_proc_name", why="processes are named after --name or 'corral'"),
     UnsupportedSetting(
         "paste",
