@@ -72,6 +72,9 @@ def prepare(cfg: Any) -> Startup:
         from .proxy import load_codec
 
         load_codec()  # a missing codec is a start-up error, not a worker crash
+    from .metrics import check as check_metrics
+
+    check_metrics(cfg)  # (--metrics-bind without prometheus-client)
     logs = Logs(
         loglevel=cfg.loglevel,
         errorlog=cfg.errorlog,
@@ -101,7 +104,6 @@ def prepare(cfg: Any) -> Startup:
 
 def run(argv: list[str]) -> int:
     from .appload import load_app
-    from .arbiter import Arbiter
     from .config import load_config
 
     start_dir = os.getcwd()
@@ -117,6 +119,25 @@ def run(argv: list[str]) -> int:
         load_app(app_uri)
         sys.stdout.write(f"configuration OK: {cfg.app_uri} loads, worker '{cfg.worker_class}'\n")
         return 0
+    from .metrics import open_metrics
+
+    # Statsd's socket and the metrics endpoint are opened once, at start (not on HUP), and
+    # before --preload: the Prometheus directory must exist before the app imports the client.
+    metrics = open_metrics(cfg)
+    try:
+        return _serve(argv, cfg, startup, start_dir, metrics)
+    finally:
+        if metrics is not None:
+            metrics.close()
+
+
+def _serve(argv: list[str], cfg: Any, startup: Startup, start_dir: str, metrics: Any) -> int:
+    from .appload import load_app
+    from .arbiter import Arbiter
+    from .config import load_config
+
+    app_uri = cfg.app_uri
+    assert app_uri is not None
     app = None
     if cfg.preload_app:
         # Gevent and eventlet workers monkey-patch the master before the app is imported.
@@ -128,7 +149,9 @@ def run(argv: list[str]) -> int:
         # corral was started (--chdir may have moved the master since).
         return prepare(load_config(argv, os.environ, cwd=start_dir))
 
-    arbiter = Arbiter(cfg, startup.logs, startup.worker_class, app, tls=startup.tls)
+    arbiter = Arbiter(
+        cfg, startup.logs, startup.worker_class, app, tls=startup.tls, metrics=metrics
+    )
     arbiter.reload_config = reload_config
     arbiter.argv = list(argv)
     arbiter.start_dir = start_dir

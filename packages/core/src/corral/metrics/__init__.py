@@ -1,0 +1,221 @@
+"""Metrics: StatsD as Gunicorn sends it (``--statsd-host``) and a Prometheus endpoint
+(``--metrics-bind``), each optional, both fed from the same few places:
+
+* a finished request, in :meth:`corral.wsgi.WSGIRunner.run` (where the access log is
+  written), so every worker class is counted by the same line;
+* the open keep-alive connections, at each worker heartbeat (:meth:`BaseWorker.notify`);
+* the number of workers and why one ended (timeout, max-requests, reload, crash), in the
+  arbiter, which alone knows.
+
+With neither setting there is no :class:`Metrics` at all: the request path tests one
+``None`` and does nothing else. :func:`open_metrics` runs in the master before the
+application is loaded (the Prometheus directory must exist before anything imports
+prometheus-client); every check that can fail is done there, as one line.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import time
+from typing import Any, Protocol
+
+from ..errors import BindError, UsageError
+from ..heartbeat import RETIRE_CAUSES
+
+_RESPAWN_PAUSE = 1.0  # seconds between two starts of the exporter process
+
+
+class Recorder(Protocol):
+    """What a worker's request path calls (one object, whatever is enabled)."""
+
+    def request_begun(self) -> None: ...
+    def request_done(self, method: str, status: int, seconds: float) -> None: ...
+    def connections(self, keepalive: int) -> None: ...
+
+
+def check(cfg: Any) -> None:
+    """A start-up check (also ``--check-config``): the libraries the settings need."""
+    if cfg.metrics_bind and importlib.util.find_spec("prometheus_client") is None:
+        raise UsageError(
+            "--metrics-bind needs the prometheus-client package: pip install 'corral[metrics]'"
+        )
+
+
+def open_metrics(cfg: Any) -> Metrics | None:
+    """The metrics the settings ask for, their sockets open; None when none is asked."""
+    if not cfg.statsd_host and not cfg.metrics_bind:
+        return None
+    check(cfg)
+    metrics = Metrics()
+    try:
+        if cfg.statsd_host:
+            from .statsd import Statsd
+
+            metrics.statsd = Statsd.from_cfg(cfg)
+        if cfg.metrics_bind:
+            metrics.open_endpoint(str(cfg.metrics_bind))
+    except BaseException:
+        metrics.close()
+        raise
+    return metrics
+
+
+class Metrics:
+    """The master's handle on the metrics; workers get their :meth:`recorder`."""
+
+    def __init__(self) -> None:
+        self.statsd: Any = None  # corral.metrics.statsd.Statsd
+        self.instruments: Any = None  # corral.metrics.prometheus.Instruments
+        self.listener: Any = None  # corral.sockets.Listener of --metrics-bind
+        self.exporter_pid = 0
+        self._exporter_started = 0.0
+        self._workers = -1  # the count last reported
+        self._log_counter: Any = None
+
+    def open_endpoint(self, address: str) -> None:
+        from ..sockets import bind_all
+        from .prometheus import Directory, Instruments
+
+        try:
+            (self.listener,) = bind_all([address], 64)
+        except BindError as exc:
+            raise BindError(f"--metrics-bind: {exc.message}") from None
+        self.listener.sock.set_inheritable(False)  # (not handed to a USR2 master)
+        self.instruments = Instruments(Directory())
+
+    @property
+    def url(self) -> str:
+        return str(self.listener.url_for(False)) + "/metrics"
+
+    # ------------------------------------------------------------ the master
+
+    def start(self, log: Any, leave_master: Any) -> None:
+        """The master is ready to fork: count log lines, start the exporter process."""
+        if self.statsd is not None and self._log_counter is None:
+            from .statsd import LogCounter
+
+            self._log_counter = LogCounter(self.statsd)
+            log.error_logger.addHandler(self._log_counter)
+        self._leave_master = leave_master
+        if self.listener is not None:
+            self._start_exporter()
+            log.info("Metrics at: %s (%s)", self.url, self.exporter_pid)
+
+    def _start_exporter(self) -> None:
+        from .exporter import start
+
+        self._exporter_started = time.monotonic()
+        self.exporter_pid = start(
+            self.listener.sock, self.instruments.directory.path, self._leave_master
+        )
+
+    def tick(self, workers: int) -> None:
+        """Once per loop of the master: the worker count, and the exporter kept alive."""
+        if workers != self._workers:
+            self._workers = workers
+            if self.statsd is not None:
+                self.statsd.workers(workers)
+            if self.instruments is not None:
+                self.instruments.worker_count(workers)
+        if (
+            self.listener is not None
+            and not self.exporter_pid
+            and time.monotonic() - self._exporter_started >= _RESPAWN_PAUSE
+        ):
+            self._start_exporter()
+
+    def reaped(self, pid: int) -> bool:
+        """``pid`` ended: was it the exporter? (The next :meth:`tick` starts another.)"""
+        if pid and pid == self.exporter_pid:
+            self.exporter_pid = 0
+            return True
+        return False
+
+    def worker_exited(self, pid: int, cause: str) -> None:
+        """A worker ended; ``cause`` is why, if it was replaced (else empty)."""
+        if self.instruments is not None:
+            self.instruments.worker_exited(pid, cause)
+
+    def close(self) -> None:
+        """At the master's exit: stop the exporter, remove the files and sockets."""
+        pid, self.exporter_pid = self.exporter_pid, 0
+        if pid:
+            try:
+                os.kill(pid, signal.SIGTERM)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+        if self.instruments is not None:
+            self.instruments.directory.remove()
+            self.instruments = None
+        if self._log_counter is not None:
+            self._log_counter.close()
+        if self.statsd is not None:
+            self.statsd.close()
+            self.statsd = None
+
+    # ------------------------------------------------------------ in a worker
+
+    def recorder(self) -> Recorder:
+        """In a worker, after the fork: what its requests report to."""
+        recorders = [r for r in (self.statsd, self.instruments) if r is not None]
+        if len(recorders) == 1 and self.instruments is None:
+            return _StatsdOnly(self.statsd)
+        if len(recorders) == 1:
+            recorder: Recorder = self.instruments.recorder()
+            return recorder
+        return _Both(self.statsd, self.instruments.recorder())
+
+
+class _StatsdOnly:
+    __slots__ = ("request_done",)
+
+    def __init__(self, statsd: Any) -> None:
+        self.request_done = statsd.request_done
+
+    def request_begun(self) -> None:
+        pass
+
+    def connections(self, keepalive: int) -> None:
+        pass
+
+
+class _Both:
+    __slots__ = ("_prometheus", "_statsd")
+
+    def __init__(self, statsd: Any, prometheus: Recorder) -> None:
+        self._statsd = statsd
+        self._prometheus = prometheus
+
+    def request_begun(self) -> None:
+        self._prometheus.request_begun()
+
+    def request_done(self, method: str, status: int, seconds: float) -> None:
+        self._statsd.request_done(method, status, seconds)
+        self._prometheus.request_done(method, status, seconds)
+
+    def connections(self, keepalive: int) -> None:
+        self._prometheus.connections(keepalive)
+
+
+def exit_cause(status: int, aborted: float, own: float, retiring: bool, stopping: bool) -> str:
+    """Why a worker that ended is being replaced: ``timeout`` (``aborted``: when the
+    master aborted it),
+    ``max-requests`` or ``reload`` (``own``: it retired on its own, and exited cleanly),
+    ``crash`` (it ended without being asked, or not cleanly), or ``""``: the master asked
+    it to go (``retiring``: TTOU, HUP) and it did, or the whole server stops."""
+    if stopping:
+        return ""
+    if aborted:
+        return "timeout"
+    clean = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    if clean and own:
+        return RETIRE_CAUSES.get(own, "")
+    if clean and retiring:
+        return ""
+    return "crash"
