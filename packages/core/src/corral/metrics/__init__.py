@@ -99,9 +99,9 @@ class Metrics:
             self._log_counter = LogCounter(self.statsd)
             log.error_logger.addHandler(self._log_counter)
         self._leave_master = leave_master
+        self._log = log
         if self.listener is not None:
             self._start_exporter()
-            log.info("Metrics at: %s (%s)", self.url, self.exporter_pid)
 
     def _start_exporter(self) -> None:
         from .exporter import start
@@ -110,6 +110,7 @@ class Metrics:
         self.exporter_pid = start(
             self.listener.sock, self.instruments.directory.path, self._leave_master
         )
+        self._log.info("Metrics at: %s (%s)", self.url, self.exporter_pid)
 
     def tick(self, workers: int) -> None:
         """Once per loop of the master: the worker count, and the exporter kept alive."""
@@ -130,6 +131,7 @@ class Metrics:
         """``pid`` ended: was it the exporter? (The next :meth:`tick` starts another.)"""
         if pid and pid == self.exporter_pid:
             self.exporter_pid = 0
+            self._log.warning("The metrics endpoint's process (pid:%s) exited", pid)
             return True
         return False
 
