@@ -586,7 +586,10 @@ class Arbiter:
         self.ports.close()
 
     def _cleanup(self) -> None:
-        self._close_listeners(keep_files=reexec.other_master_serves(self))
+        shared = reexec.other_master_serves(self)
+        self._close_listeners(keep_files=shared)
+        if self.metrics is not None:
+            self.metrics.close(unlink=not (shared or self._reexeced))
         if self.pidfile_path:
             try:
                 os.unlink(self.pidfile_path)

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 import pytest
 from corral_testing import read_response, until, worker_classes
 from corral_testing.load import many_requests
-from corral_testing.process import CorralProcess, assert_clean_error, run_corral
+from corral_testing.process import CorralProcess, alive, assert_clean_error, run_corral
 from prometheus_client.parser import text_string_to_metric_families
 
 WORKERS = worker_classes()
@@ -238,6 +238,43 @@ def test_metrics_files_are_removed_at_exit(corral, tmp_path) -> None:
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(OSError):
         urllib.request.urlopen(endpoint.url, timeout=5)
+
+
+def test_usr2_new_master_takes_over_the_endpoint(corral, tmp_path) -> None:
+    pidfile = tmp_path / "corral.pid"
+    server = corral(
+        "behaviours:app",
+        *("-w", "1", "-p", str(pidfile), "--metrics-bind", "127.0.0.1:0"),
+        wait_workers=1,
+    )
+    endpoint = Endpoint(server)
+    results = many_requests(server.host, server.port, [_get("/hello")] * 3)
+    assert [r.status for r in results] == [200] * 3
+    endpoint.wait_value(3, "corral_requests_total", method="GET", status="2xx")
+    os.kill(server.pid, signal.SIGUSR2)
+    new_master = 0
+    try:
+
+        def new_pid() -> bool:
+            nonlocal new_master
+            text = pidfile.read_text().strip() if pidfile.exists() else ""
+            new_master = int(text) if text.isdigit() and int(text) != server.pid else 0
+            return bool(new_master)
+
+        until(new_pid, PATIENCE, "the new master's pid file")
+        server.wait_log(_METRICS_AT.pattern, timeout=PATIENCE, count=2)
+        assert server.stop() == 0  # the old master goes; the new one serves on
+        url = endpoint.url
+        endpoint.url = _METRICS_AT.findall(server.log)[-1][0]
+        assert endpoint.url == url  # the same socket, handed over
+        results = many_requests(server.host, server.port, [_get("/hello")] * 2)
+        assert [r.status for r in results] == [200] * 2
+        # The new master's own counts, in its own directory: 2, not 3 + 2.
+        endpoint.wait_value(2, "corral_requests_total", method="GET", status="2xx")
+    finally:
+        if new_master:
+            os.kill(new_master, signal.SIGTERM)
+            until(lambda: not alive(new_master), PATIENCE, "the new master to stop")
 
 
 # --------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
+import socket
 import time
 from typing import Any, Protocol
 
@@ -25,6 +26,7 @@ from ..errors import BindError, UsageError
 from ..heartbeat import RETIRE_CAUSES
 
 _RESPAWN_PAUSE = 1.0  # seconds between two starts of the exporter process
+EXEC_ENV = "CORRAL_METRICS_FD"  # USR2: "FD ADDRESS" of the endpoint's socket, for the new master
 
 
 class Recorder(Protocol):
@@ -75,15 +77,30 @@ class Metrics:
         self._log_counter: Any = None
 
     def open_endpoint(self, address: str) -> None:
-        from ..sockets import bind_all
+        from ..sockets import Listener, bind_all
         from .prometheus import Directory, Instruments
 
+        # USR2: the old master's socket, when the address stays (both serve until it goes).
+        fd, _, old = os.environ.pop(EXEC_ENV, "").partition(" ")
+        inherited = {}
+        if fd.isdigit():
+            sock = socket.socket(fileno=int(fd))
+            kind = "unix" if sock.family == socket.AF_UNIX else "tcp"
+            inherited[old] = Listener(sock, old, kind)
         try:
-            (self.listener,) = bind_all([address], 64)
+            (self.listener,) = bind_all([address], 64, inherited)
         except BindError as exc:
             raise BindError(f"--metrics-bind: {exc.message}") from None
-        self.listener.sock.set_inheritable(False)  # (not handed to a USR2 master)
+        self.listener.sock.set_inheritable(False)
         self.instruments = Instruments(Directory())
+
+    def environ_for_exec(self) -> dict[str, str]:
+        """USR2, in the child about to exec the new master: the endpoint's socket stays
+        open for it (it gets its own multiprocess directory: see prometheus.Directory)."""
+        if self.listener is None:
+            return {}
+        self.listener.sock.set_inheritable(True)
+        return {EXEC_ENV: f"{self.listener.sock.fileno()} {self.listener.bind}"}
 
     @property
     def url(self) -> str:
@@ -140,8 +157,9 @@ class Metrics:
         if self.instruments is not None:
             self.instruments.worker_exited(pid, cause)
 
-    def close(self) -> None:
-        """At the master's exit: stop the exporter, remove the files and sockets."""
+    def close(self, unlink: bool = True) -> None:
+        """At the master's exit: stop the exporter, remove the files and sockets (not a
+        unix socket's file that another master serves on: ``unlink`` false)."""
         pid, self.exporter_pid = self.exporter_pid, 0
         if pid:
             try:
@@ -150,7 +168,7 @@ class Metrics:
             except (ProcessLookupError, ChildProcessError):
                 pass
         if self.listener is not None:
-            self.listener.close()
+            self.listener.close(unlink=unlink)
             self.listener = None
         if self.instruments is not None:
             self.instruments.directory.remove()
