@@ -1318,11 +1318,12 @@ DogStatsD tags added to every statsd metric, comma-separated: `tag1:value1,tag2:
 Serve Prometheus metrics of the whole server at `http://ADDRESS/metrics`.
 
 `HOST:PORT` (or `unix:PATH`), for example `127.0.0.1:9100`. A small process of the master's
-serves it, not a worker, so it answers while the workers are busy; it adds up every
-worker's numbers: requests by status class and method, a request duration histogram,
-requests in flight, workers, worker restarts by cause (timeout, max-requests, reload,
-crash) and open keep-alive connections. Needs the `prometheus-client` package
-(`pip install 'corral[metrics]'`). Not a corral setting in Gunicorn.
+serves it, not a worker, so it answers while the workers are busy, and adds up every
+process's numbers: `corral_requests_total{status="2xx",method="GET"}`,
+`corral_request_duration_seconds` (histogram), `corral_requests_in_flight`, `corral_workers`,
+`corral_worker_restarts_total{cause}` (`timeout`, `max-requests`, `reload`, `crash`) and
+`corral_keepalive_connections`. Needs the `prometheus-client` package
+(`pip install 'corral[metrics]'`). corral's own setting: Gunicorn has none.
 """,
     ),
 )
