@@ -153,9 +153,11 @@ class Arbiter:
         return self._heartbeats
 
     def owned_files(self) -> list[str]:
-        """Files the workers must still write after --user/--group: logs, unix sockets."""
+        """Files the workers must still write after --user/--group: logs, unix sockets,
+        the Prometheus files' directory."""
         sockets = [listener.path for listener in self.listeners if listener.path]
-        return [*self.log.file_paths(), *sockets]
+        metrics = self.metrics.owned_paths() if self.metrics is not None else []
+        return [*self.log.file_paths(), *sockets, *metrics]
 
     @property
     def WORKERS(self) -> dict[int, Any]:

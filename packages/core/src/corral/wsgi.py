@@ -512,11 +512,14 @@ class WSGIRunner:
                 self._log_access(info, request, environ, [call.status, call.headers], resp, started)
             if metrics is not None:
                 status = call.status
-                metrics.request_done(
-                    environ["REQUEST_METHOD"],
-                    int(status[:3]) if status else 500,
-                    time.time() - started,
-                )
+                try:
+                    metrics.request_done(
+                        environ["REQUEST_METHOD"],
+                        int(status[:3]) if status else 500,
+                        time.time() - started,
+                    )
+                except Exception:  # (a full disk under the Prometheus files...)
+                    self.log.exception("Error recording the request's metrics")
             if hook_req is not None:
                 assert hooks is not None
                 hooks.after(

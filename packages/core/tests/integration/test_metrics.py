@@ -277,6 +277,40 @@ def test_usr2_new_master_takes_over_the_endpoint(corral, tmp_path) -> None:
             until(lambda: not alive(new_master), PATIENCE, "the new master to stop")
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching identity needs root")
+def test_workers_running_as_another_user_write_their_metrics(corral) -> None:
+    server = corral(
+        "corral.demo:app",
+        *("-w", "2", "--user", "nobody", "--metrics-bind", "127.0.0.1:0"),
+        wait_workers=2,
+    )
+    endpoint = Endpoint(server)
+    results = many_requests(server.host, server.port, [_get("/")] * 4)
+    assert [r.status for r in results] == [200] * 4
+    endpoint.wait_value(4, "corral_requests_total", method="GET", status="2xx")
+    assert "Error recording" not in server.log
+
+
+def test_the_endpoint_answers_only_get_and_head_of_metrics(corral) -> None:
+    server = corral("behaviours:app", "--metrics-bind", "127.0.0.1:0", wait_workers=1)
+    endpoint = Endpoint(server)
+    host, port = endpoint.url.split("//")[1].split("/")[0].split(":")
+    answers = many_requests(
+        host,
+        int(port),
+        [
+            b"HEAD /metrics HTTP/1.1\r\nHost: t\r\n\r\n",
+            b"POST /metrics HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n",
+            b"GET /other HTTP/1.1\r\nHost: t\r\n\r\n",
+            b"GET /metrics?x=1 HTTP/1.0\r\n\r\n",
+            b"GET /metrics HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n",
+        ],
+    )
+    assert [a.status for a in answers] == [200, 405, 404, 200, 400]
+    assert answers[0].body == b""
+    assert b"corral_workers 1.0" in answers[3].body
+
+
 # --------------------------------------------------------------------------------------
 # StatsD, as Gunicorn sends it
 

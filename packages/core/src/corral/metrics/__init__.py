@@ -102,6 +102,11 @@ class Metrics:
         self.listener.sock.set_inheritable(True)
         return {EXEC_ENV: f"{self.listener.sock.fileno()} {self.listener.bind}"}
 
+    def owned_paths(self) -> list[str]:
+        """What the workers write after --user/--group: the directory corral made."""
+        directory = self.instruments.directory if self.instruments is not None else None
+        return [directory.path] if directory is not None and directory.owned else []
+
     @property
     def url(self) -> str:
         return str(self.listener.url_for(False)) + "/metrics"
