@@ -109,7 +109,9 @@ class Metrics:
 
     @property
     def url(self) -> str:
-        return str(self.listener.url_for(False)) + "/metrics"
+        """Where to scrape (a unix socket: its path; the endpoint is GET /metrics)."""
+        where = str(self.listener.url_for(False))
+        return where if self.listener.kind == "unix" else f"{where}/metrics"
 
     # ------------------------------------------------------------ the master
 
@@ -119,7 +121,8 @@ class Metrics:
             from .statsd import LogCounter
 
             self._log_counter = LogCounter(self.statsd)
-            log.error_logger.addHandler(self._log_counter)
+            self._logger = log.error_logger
+            self._logger.addHandler(self._log_counter)
         self._leave_master = leave_master
         self._log = log
         if self.listener is not None:
@@ -179,7 +182,9 @@ class Metrics:
             self.instruments.directory.remove()
             self.instruments = None
         if self._log_counter is not None:
+            self._logger.removeHandler(self._log_counter)
             self._log_counter.close()
+            self._log_counter = None
         if self.statsd is not None:
             self.statsd.close()
             self.statsd = None
