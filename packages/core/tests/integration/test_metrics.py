@@ -240,6 +240,22 @@ def test_metrics_files_are_removed_at_exit(corral, tmp_path) -> None:
         urllib.request.urlopen(endpoint.url, timeout=5)
 
 
+def test_hup_keeps_the_metrics_of_the_start_and_says_so(corral, tmp_path) -> None:
+    conf = tmp_path / "corral.conf.py"
+    conf.write_text("metrics_bind = '127.0.0.1:0'\n")
+    server = corral("-c", str(conf), "behaviours:app", wait_workers=1)
+    endpoint = Endpoint(server)
+    results = many_requests(server.host, server.port, [_get("/hello")] * 2)
+    assert [r.status for r in results] == [200] * 2
+    conf.write_text("statsd_host = 'localhost:8125'\n")
+    os.kill(server.pid, signal.SIGHUP)
+    server.wait_log(
+        "--statsd-host, --metrics-bind cannot change on a reload: restart corral", PATIENCE
+    )
+    server.wait_log("Reload complete", PATIENCE)
+    endpoint.wait_value(2, "corral_requests_total", method="GET", status="2xx")
+
+
 def test_usr2_new_master_takes_over_the_endpoint(corral, tmp_path) -> None:
     pidfile = tmp_path / "corral.pid"
     server = corral(

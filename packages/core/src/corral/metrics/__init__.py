@@ -37,6 +37,18 @@ class Recorder(Protocol):
     def connections(self, keepalive: int) -> None: ...
 
 
+SETTINGS = ("statsd_host", "statsd_prefix", "dogstatsd_tags", "metrics_bind")
+
+
+def reload_warning(old: Any, new: Any) -> str | None:
+    """HUP: the metrics settings are the start's; say so when the new ones differ."""
+    changed = [name for name in SETTINGS if getattr(old, name) != getattr(new, name)]
+    if not changed:
+        return None
+    flags = ", ".join("--" + name.replace("_", "-") for name in changed)
+    return f"{flags} cannot change on a reload: restart corral (or USR2) to change them"
+
+
 def check(cfg: Any) -> None:
     """A start-up check (also ``--check-config``): the libraries the settings need."""
     if cfg.metrics_bind and importlib.util.find_spec("prometheus_client") is None:
