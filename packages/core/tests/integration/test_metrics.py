@@ -240,6 +240,15 @@ def test_metrics_files_are_removed_at_exit(corral, tmp_path) -> None:
         urllib.request.urlopen(endpoint.url, timeout=5)
 
 
+def test_the_endpoint_process_exits_when_the_master_is_killed(corral, tmp_path) -> None:
+    env = dict(os.environ, TMPDIR=str(tmp_path))  # (the killed master leaves its files there)
+    server = corral("behaviours:app", "--metrics-bind", "127.0.0.1:0", env=env, wait_workers=1)
+    endpoint = Endpoint(server)
+    assert endpoint.value("corral_workers") == 1
+    os.kill(server.pid, signal.SIGKILL)
+    until(lambda: not alive(endpoint.pid), PATIENCE, "the endpoint's process to exit")
+
+
 def test_hup_keeps_the_metrics_of_the_start_and_says_so(corral, tmp_path) -> None:
     conf = tmp_path / "corral.conf.py"
     conf.write_text("metrics_bind = '127.0.0.1:0'\n")

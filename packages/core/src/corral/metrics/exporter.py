@@ -106,14 +106,14 @@ def _read_request(client: socket.socket) -> Request | bytes | None:
 def start(sock: socket.socket, path: str, leave_master: Any) -> int:
     """Fork the exporter process; its pid. ``leave_master()`` runs first in the child (it
     closes what the master holds: its wake-up pipe, the listening sockets)."""
+    master = os.getpid()
     pid = os.fork()
     if pid:
         return pid
     code = 0
     try:
-        ppid = os.getppid()
         leave_master()
-        run(sock, path, ppid)
+        run(sock, path, master)
     except BaseException:  # (a bug: say so, and the master starts another)
         import traceback
 
