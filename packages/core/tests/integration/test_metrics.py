@@ -211,6 +211,41 @@ def test_prometheus_counts_max_requests_restarts(corral, wclass) -> None:
     assert endpoint.value("corral_workers") == 1
 
 
+def test_scrapes_answer_while_workers_churn(corral) -> None:
+    """A new worker creates its files as a scrape reads them all: the scrape still
+    answers (the endpoint's process read an empty file and died, before)."""
+    server = corral(
+        "behaviours:app",
+        *("-w", "3", "--max-requests", "2", "--metrics-bind", "127.0.0.1:0"),
+        wait_workers=3,
+    )
+    endpoint = Endpoint(server)
+    done = threading.Event()
+    sent: list[int] = []
+
+    def load() -> None:
+        while not done.is_set():
+            results = many_requests(server.host, server.port, [_get("/hello")] * 6)
+            sent.extend(r.status for r in results)
+
+    loader = threading.Thread(target=load)
+    loader.start()
+    scrapes = 0
+    try:
+        deadline = time.monotonic() + PATIENCE
+        restarts = 0.0
+        while restarts < 30:  # progress: thirty workers replaced while scrapes run
+            assert time.monotonic() < deadline, f"only {restarts} restarts"
+            restarts = endpoint.value("corral_worker_restarts_total", cause="max-requests")
+            scrapes += 1
+    finally:
+        done.set()
+        loader.join(PATIENCE)
+    assert set(sent) == {200}
+    assert "endpoint's process" not in server.log, server.log
+    print(f"{scrapes} scrapes, {len(sent)} requests, {restarts} restarts")
+
+
 def test_prometheus_counts_a_timed_out_worker(corral) -> None:
     server = corral(
         "behaviours:app",

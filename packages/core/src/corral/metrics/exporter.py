@@ -26,6 +26,7 @@ from ..http import NEED_DATA, Connection, Limits, ProtocolError, Request, error_
 _HEAD_TIME = 5.0  # seconds a scraper has to send its request head
 _LIMITS = Limits(max_head_bytes=65536)
 _PATHS = (b"/metrics", b"/")
+_RENDER_TRIES = 5  # a file a new process is creating reads as empty for a moment
 
 
 def run(sock: socket.socket, path: str, ppid: int) -> None:
@@ -48,11 +49,23 @@ def run(sock: socket.socket, path: str, ppid: int) -> None:
             time.sleep(0.1)
             continue
         try:
-            answer(client, lambda: generate_latest(registry))
+            answer(client, lambda: _render(generate_latest, registry))
         except OSError:
             pass  # the scraper went away
         finally:
             client.close()
+
+
+def _render(generate: Any, registry: Any) -> bytes | None:
+    """The metrics text, or None if the files cannot be read. A process that has just
+    been forked may be creating its file (empty until it is sized): read again."""
+    for attempt in range(_RENDER_TRIES):
+        try:
+            text: bytes = generate(registry)
+            return text
+        except Exception:
+            time.sleep(0.01 * (attempt + 1))
+    return None
 
 
 def answer(client: socket.socket, render: Any) -> None:
@@ -69,7 +82,10 @@ def answer(client: socket.socket, render: Any) -> None:
     if request.target.partition(b"?")[0] not in _PATHS:
         client.sendall(error_response(404, "Not Found"))
         return
-    body: bytes = render()
+    body: bytes | None = render()
+    if body is None:
+        client.sendall(error_response(503, "Service Unavailable"))
+        return
     head = (
         b"HTTP/1.1 200 OK\r\n"
         b"Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
