@@ -362,7 +362,7 @@ class Arbiter:
             self._ready = True
             self.systemd.ready(len(serving))
         if self.metrics is not None:  # serving once this call's forks are done (as Gunicorn)
-            self.metrics.tick(self.num_workers)
+            self.metrics.tick(self.num_workers, self.listeners)
 
     def all_booted(self, pids: list[int]) -> bool:
         """``pids`` are all ``--workers`` wanted, and each has loaded the application."""

@@ -452,6 +452,33 @@ def test_statsd_counts_error_log_lines_and_the_worker_gauge(corral, udp) -> None
     assert not any(line.startswith("gunicorn.log.warning") for line in udp.lines)
 
 
+def test_backlog_metric_counts_connections_no_worker_took_yet(corral, udp) -> None:
+    port = udp.sock.getsockname()[1]
+    server = corral(
+        "behaviours:app",
+        *("-w", "1", "--statsd-host", f"127.0.0.1:{port}", "--enable-backlog-metric"),
+        *("--metrics-bind", "127.0.0.1:0", "--timeout", "120"),
+        wait_workers=1,
+    )
+    endpoint = Endpoint(server)
+    udp.wait(lambda seen: seen["gunicorn.backlog:0|h"] >= 1, "an empty backlog")
+    # The one sync worker is busy in the application: three more connections wait.
+    busy = threading.Thread(
+        target=many_requests, args=(server.host, server.port, [_get("/sleep?s=6")])
+    )
+    busy.start()
+    endpoint.wait_value(1, "corral_requests_in_flight")
+    waiting = [server.connect() for _ in range(3)]
+    try:
+        udp.wait(lambda seen: seen["gunicorn.backlog:3|h"] >= 1, "three waiting connections")
+        endpoint.wait_value(3, "corral_listen_backlog")
+    finally:
+        for sock in waiting:
+            sock.close()
+        busy.join(PATIENCE)
+    endpoint.wait_value(0, "corral_listen_backlog")
+
+
 def test_statsd_to_a_unix_datagram_socket(corral, tmp_path) -> None:
     path = str(tmp_path / "statsd.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -88,6 +88,7 @@ EXPECTED_DEFAULTS: dict[str, Any] = {
     "statsd_prefix": "",
     "dogstatsd_tags": "",
     "metrics_bind": None,
+    "enable_backlog_metric": False,
 }
 
 # Gunicorn's hooks and how many positional arguments each is called with.
@@ -173,6 +174,7 @@ EXPECTED_FLAGS = {
     "statsd_prefix": ("--statsd-prefix",),
     "dogstatsd_tags": ("--dogstatsd-tags",),
     "metrics_bind": ("--metrics-bind",),
+    "enable_backlog_metric": ("--enable-backlog-metric",),
 }
 
 
@@ -378,6 +380,7 @@ FLAG_CASES: list[tuple[list[str], str, Any]] = [
     (["--statsd-prefix", "shop"], "statsd_prefix", "shop"),
     (["--dogstatsd-tags", "env:prod,app:shop"], "dogstatsd_tags", "env:prod,app:shop"),
     (["--metrics-bind", "127.0.0.1:9100"], "metrics_bind", "127.0.0.1:9100"),
+    (["--enable-backlog-metric"], "enable_backlog_metric", True),
 ]
 
 

@@ -1306,6 +1306,22 @@ DogStatsD tags added to every statsd metric, comma-separated: `tag1:value1,tag2:
 """,
     ),
     Setting(
+        name="enable_backlog_metric",
+        section="Logging",
+        flags=("--enable-backlog-metric",),
+        action="store_true",
+        validator=v.boolean,
+        type_doc="bool",
+        default=False,
+        doc="""
+Send the number of connections waiting in the listening sockets' queues to statsd.
+
+Once per loop of the master (about once a second), `gunicorn.backlog` (histogram): the sum
+over the TCP listening sockets of the connections accepted by the kernel but not yet by a
+worker (Linux). With `--metrics-bind`, `corral_listen_backlog` has it too.
+""",
+    ),
+    Setting(
         name="metrics_bind",
         section="Logging",
         flags=("--metrics-bind",),

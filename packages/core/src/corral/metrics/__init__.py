@@ -19,11 +19,14 @@ import importlib.util
 import os
 import signal
 import socket
+import struct
+import sys
 import time
 from typing import Any, Protocol
 
 from ..errors import BindError, UsageError
 from ..heartbeat import RETIRE_CAUSES
+from .statsd import BACKLOG
 
 _RESPAWN_PAUSE = 1.0  # seconds between two starts of the exporter process
 EXEC_ENV = "CORRAL_METRICS_FD"  # USR2: "FD ADDRESS" of the endpoint's socket, for the new master
@@ -37,7 +40,14 @@ class Recorder(Protocol):
     def connections(self, keepalive: int) -> None: ...
 
 
-SETTINGS = ("statsd_host", "statsd_prefix", "dogstatsd_tags", "metrics_bind")
+SETTINGS = (
+    "statsd_host",
+    "statsd_prefix",
+    "dogstatsd_tags",
+    "metrics_bind",
+    "enable_backlog_metric",
+)
+_TCP_INFO = struct.Struct("8B24I")  # struct tcp_info's head (linux/tcp.h); [12]: tcpi_unacked
 
 
 def reload_warning(old: Any, new: Any) -> str | None:
@@ -63,6 +73,7 @@ def open_metrics(cfg: Any) -> Metrics | None:
         return None
     check(cfg)
     metrics = Metrics()
+    metrics.backlog = bool(cfg.enable_backlog_metric) and sys.platform == "linux"
     try:
         if cfg.statsd_host:
             from .statsd import Statsd
@@ -87,6 +98,7 @@ class Metrics:
         self._exporter_started = 0.0
         self._workers = -1  # the count last reported
         self._log_counter: Any = None
+        self.backlog = False  # --enable-backlog-metric
 
     def open_endpoint(self, address: str) -> None:
         from ..sockets import Listener, bind_all
@@ -149,8 +161,15 @@ class Metrics:
         )
         self._log.info("Metrics at: %s (%s)", self.url, self.exporter_pid)
 
-    def tick(self, workers: int) -> None:
-        """Once per loop of the master: the worker count, and the exporter kept alive."""
+    def tick(self, workers: int, listeners: list[Any]) -> None:
+        """Once per loop of the master: the worker count, the listening sockets' queues
+        (--enable-backlog-metric), and the exporter kept alive."""
+        if self.backlog:
+            waiting = backlog(listeners)
+            if self.statsd is not None:
+                self.statsd.histogram(BACKLOG, waiting)
+            if self.instruments is not None:
+                self.instruments.backlog.set(waiting)
         if workers != self._workers:
             self._workers = workers
             if self.statsd is not None:
@@ -243,6 +262,21 @@ class _Both:
 
     def connections(self, keepalive: int) -> None:
         self._prometheus.connections(keepalive)
+
+
+def backlog(listeners: list[Any]) -> int:
+    """Connections the kernel has accepted on the TCP ``listeners`` and no worker has yet
+    (Linux: a listening socket's ``tcpi_unacked`` is its accept queue's length)."""
+    total = 0
+    for listener in listeners:
+        if listener.kind != "tcp":
+            continue
+        try:
+            info = listener.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO.size)
+            total += _TCP_INFO.unpack(info[: _TCP_INFO.size].ljust(_TCP_INFO.size, b"\0"))[12]
+        except OSError:
+            pass
+    return total
 
 
 def exit_cause(status: int, aborted: float, own: float, retiring: bool, stopping: bool) -> str:

@@ -87,6 +87,12 @@ class Instruments:
             multiprocess_mode="livemax",
             registry=None,
         )
+        self.backlog = Gauge(
+            "corral_listen_backlog",
+            "Connections waiting in the listening sockets' queues (--enable-backlog-metric).",
+            multiprocess_mode="livemax",
+            registry=None,
+        )
         self.restarts = Counter(
             "corral_worker_restarts",
             "Workers the master replaced, by cause: timeout, max-requests, reload, crash.",

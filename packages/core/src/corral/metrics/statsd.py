@@ -23,6 +23,7 @@ REQUESTS = "gunicorn.requests"
 DURATION = "gunicorn.request.duration"
 STATUS = "gunicorn.request.status."
 WORKERS = "gunicorn.workers"
+BACKLOG = "gunicorn.backlog"
 _LOG_COUNTERS = {
     logging.WARNING: "gunicorn.log.warning",
     logging.ERROR: "gunicorn.log.error",
@@ -100,6 +101,9 @@ class Statsd:
 
     def gauge(self, name: str, value: float) -> None:
         self._put(self._datagram(f"{name}:{value}|g"))
+
+    def histogram(self, name: str, value: float) -> None:
+        self._put(self._datagram(f"{name}:{value}|h"))
 
     def request_done(self, method: str, status: int, seconds: float) -> None:
         put = self._put
