@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__, daemon, privileges, reexec, reload, systemd
 from .errors import CorralError
 from .heartbeat import Heartbeat, HeartbeatTable
+from .metrics import exit_cause
 from .proctitle import set_title
 from .reuseport import PortGroups
 from .sockets import Listener, bind_all
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
     from .cli import Startup
     from .logs import Logs
+    from .metrics import Metrics
     from .reload import Reload
     from .wsgi import WSGIApp
 
@@ -100,8 +102,10 @@ class Arbiter:
         worker_class: type[Any],
         app: WSGIApp | None = None,
         tls: ssl.SSLContext | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.cfg = cfg
+        self.metrics = metrics  # statsd / --metrics-bind (corral.metrics), else None
         self.tls = tls  # the TLS listeners' context (--certfile), else None
         self.log = logs
         self.worker_class = worker_class
@@ -145,9 +149,11 @@ class Arbiter:
         return self._heartbeats
 
     def owned_files(self) -> list[str]:
-        """Files the workers must still write after --user/--group: logs, unix sockets."""
+        """Files the workers must still write after --user/--group: logs, unix sockets,
+        the Prometheus files' directory."""
         sockets = [listener.path for listener in self.listeners if listener.path]
-        return [*self.log.file_paths(), *sockets]
+        metrics = self.metrics.owned_paths() if self.metrics is not None else []
+        return [*self.log.file_paths(), *sockets, *metrics]
 
     @property
     def WORKERS(self) -> dict[int, Any]:
@@ -191,6 +197,8 @@ class Arbiter:
         for listener in self.listeners:
             self.log.info("Listening at: %s (%s)", listener.url_for(self.tls is not None), self.pid)
         self.log.info("Using worker: %s", self.cfg.worker_class)
+        if self.metrics is not None:
+            self.metrics.start(self.log, self._leave_for_metrics)
         self._log_config()
         if self.cfg.pidfile:
             self._write_pidfile(self.cfg.pidfile)
@@ -350,6 +358,8 @@ class Arbiter:
         if not self._ready and self._reload is None and self.all_booted(pids):
             self._ready = True
             self.systemd.ready(len(serving))
+        if self.metrics is not None:  # serving once this call's forks are done (as Gunicorn)
+            self.metrics.tick(self.num_workers, self.listeners)
 
     def all_booted(self, pids: list[int]) -> bool:
         """``pids`` are all ``--workers`` wanted, and each has loaded the application."""
@@ -393,6 +403,7 @@ class Arbiter:
             age=self.worker_age,
             server=self,
             loader=self.loader,
+            metrics=self.metrics,
         )
         worker = self.worker_class(ctx)
         self.cfg.pre_fork(self, worker)
@@ -426,9 +437,7 @@ class Arbiter:
             # for the worker to act on once it has booted.
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
                 signal.signal(sig, remember_early_signal)
-            signal.set_wakeup_fd(-1)  # before closing the master's pipe: never write to a reused fd
-            os.close(self._wake_r)
-            os.close(self._wake_w)
+            self._leave_master()
             worker.pid = os.getpid()
             set_title("worker", self.proc_name)
             self.cfg.post_fork(self, worker)
@@ -449,6 +458,19 @@ class Arbiter:
             finally:
                 os._exit(code)
 
+    def _leave_master(self) -> None:
+        """In a forked child: forget the master's signal wake-up pipe."""
+        signal.set_wakeup_fd(-1)  # before closing the master's pipe: never write to a reused fd
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+    def _leave_for_metrics(self) -> None:
+        """In the metrics endpoint's process: it holds nothing of the master's but logs."""
+        self._leave_master()
+        for listener in self.listeners:
+            listener.sock.close()  # (else a stopped server's port would still queue clients)
+        self.ports.close()
+
     def _reap(self) -> None:
         while True:
             try:
@@ -459,12 +481,18 @@ class Arbiter:
                 return
             child = self.children.pop(pid, None)
             if child is None:
+                if self.metrics is not None and self.metrics.reaped(pid):
+                    continue  # the metrics endpoint's process: started again by the loop
                 if pid == self.reexec_pid:
                     reexec.failed(self, pid, status)
                     self.reexec_pid = 0
                     self._reexeced = False  # nobody else serves on the sockets
                 continue
             assert self._heartbeats is not None
+            if self.metrics is not None:
+                own = self._heartbeats.retire_cause(child.slot)
+                why = exit_cause(status, child.aborted_at, own, child.retiring, self._stopping)
+                self.metrics.worker_exited(pid, why)
             self._heartbeats.release(child.slot)
             self.ports.release(self.num_workers, {c.index for c in self.children.values()})
             if os.WIFSIGNALED(status):
@@ -558,7 +586,10 @@ class Arbiter:
         self.ports.close()
 
     def _cleanup(self) -> None:
-        self._close_listeners(keep_files=reexec.other_master_serves(self))
+        shared = reexec.other_master_serves(self)
+        self._close_listeners(keep_files=shared)
+        if self.metrics is not None:
+            self.metrics.close(unlink=not (shared or self._reexeced))
         if self.pidfile_path:
             try:
                 os.unlink(self.pidfile_path)

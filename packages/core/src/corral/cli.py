@@ -73,6 +73,9 @@ def prepare(cfg: Any, *, embedded: bool = False) -> Startup:
         from .proxy import load_codec
 
         load_codec()  # a missing codec is a start-up error, not a worker crash
+    from .metrics import check as check_metrics
+
+    check_metrics(cfg)  # (--metrics-bind without prometheus-client)
     logs = load_logger_class(cfg.logger_class).from_config(cfg)
     for warning in cfg.warnings:
         logs.warning("%s", warning)
@@ -155,19 +158,29 @@ def serve(
         what = label or cfg.app_uri
         sys.stdout.write(f"configuration OK: {what} loads, worker '{cfg.worker_class}'\n")
         return 0
-    app = None
-    if cfg.preload_app:
-        # Gevent and eventlet workers monkey-patch the master before the app is imported.
-        getattr(startup.worker_class, "prepare_master", lambda cfg: None)(cfg)
-        app = load()
+    from .metrics import open_metrics
 
-    arbiter = Arbiter(cfg, startup.logs, startup.worker_class, app, tls=startup.tls)
-    arbiter.reload_config = reload_config
-    arbiter.argv = list(argv)
-    arbiter.command = list(command)
-    arbiter.start_dir = start_dir
-    arbiter.loader = loader
-    return arbiter.run()
+    # Statsd's socket and the metrics endpoint are opened once, at start (not on HUP), and
+    # before --preload: the Prometheus directory must exist before the app imports the client.
+    metrics = open_metrics(cfg)
+    try:
+        app = None
+        if cfg.preload_app:
+            # Gevent and eventlet workers monkey-patch the master before the app is imported.
+            getattr(startup.worker_class, "prepare_master", lambda cfg: None)(cfg)
+            app = load()
+        arbiter = Arbiter(
+            cfg, startup.logs, startup.worker_class, app, tls=startup.tls, metrics=metrics
+        )
+        arbiter.reload_config = reload_config
+        arbiter.argv = list(argv)
+        arbiter.command = list(command)
+        arbiter.start_dir = start_dir
+        arbiter.loader = loader
+        return arbiter.run()
+    finally:
+        if metrics is not None:
+            metrics.close()
 
 
 def _print_settings(cfg: Any) -> bool:

@@ -7,7 +7,8 @@ clock), and when it began to retire (0: it has not), which a worker that retires
 own (``--max-requests``) sets so the master starts its replacement at once, and when it
 booted (loaded the application), which a reload waits for, and whether it must accept
 what waits in its listening sockets before closing them (``--reuse-port``: the master is
-closing a socket only this worker still holds). One more word
+closing a socket only this worker still holds), and why it retires on its own
+(``RETIRE_MAX_REQUESTS``, ``RETIRE_RELOAD``; the metrics count restarts by cause). One more word
 after the slots says the whole server is stopping (the master sets it before it sends
 TERM), which is how a retiring worker tells a server stop from its own retirement. No
 file, no ``fchmod``: Gunicorn's temporary-file heartbeat stalls when the temporary
@@ -20,8 +21,13 @@ import mmap
 import struct
 import time
 
-_SLOT = struct.Struct("dddd")  # last beat, retiring since, booted at, drain (0.0: not)
+_SLOT = struct.Struct("ddddd")  # last beat, retiring since, booted at, drain, own cause
 _FLAG = struct.Struct("d")
+
+# Why a worker retires on its own (0.0: it does not, or the master asked).
+RETIRE_MAX_REQUESTS = 1.0
+RETIRE_RELOAD = 2.0
+RETIRE_CAUSES = {RETIRE_MAX_REQUESTS: "max-requests", RETIRE_RELOAD: "reload"}
 
 
 class HeartbeatTable:
@@ -38,7 +44,7 @@ class HeartbeatTable:
         if not self._free:
             raise RuntimeError(f"more than {self.capacity} workers")
         index = self._free.pop()
-        _SLOT.pack_into(self._mem, index * _SLOT.size, time.monotonic(), 0.0, 0.0, 0.0)
+        _SLOT.pack_into(self._mem, index * _SLOT.size, time.monotonic(), 0.0, 0.0, 0.0, 0.0)
         return index
 
     def release(self, index: int) -> None:
@@ -54,12 +60,20 @@ class HeartbeatTable:
     def silent_for(self, index: int) -> float:
         return time.monotonic() - self.last(index)
 
-    def mark_retiring(self, index: int, drain: bool = False) -> None:
-        """Before TERM: the worker retires (``drain``: taking its sockets' queue first)."""
+    def mark_retiring(self, index: int, drain: bool = False, cause: float = 0.0) -> None:
+        """Before TERM: the worker retires (``drain``: taking its sockets' queue first).
+        A worker retiring on its own says why (``cause``)."""
         offset = index * _SLOT.size
         if drain:  # written before the TERM that makes the worker read it
             _FLAG.pack_into(self._mem, offset + 3 * _FLAG.size, 1.0)
+        if cause:
+            _FLAG.pack_into(self._mem, offset + 4 * _FLAG.size, cause)
         _FLAG.pack_into(self._mem, offset + _FLAG.size, time.monotonic())
+
+    def retire_cause(self, index: int) -> float:
+        """Why the worker retired on its own (a ``RETIRE_*`` value), 0.0 if it did not."""
+        value: float = _SLOT.unpack_from(self._mem, index * _SLOT.size)[4]
+        return value
 
     def must_drain(self, index: int) -> bool:
         value: float = _SLOT.unpack_from(self._mem, index * _SLOT.size)[3]
@@ -108,9 +122,9 @@ class Heartbeat:
 
         self.beat = beat
 
-    def retiring(self) -> None:
-        """Tell the master this worker has begun to retire."""
-        self.table.mark_retiring(self.index)
+    def retiring(self, cause: float = RETIRE_MAX_REQUESTS) -> None:
+        """Tell the master this worker has begun to retire on its own, and why."""
+        self.table.mark_retiring(self.index, cause=cause)
 
     def booted(self) -> None:
         """Tell the master this worker has loaded the application and serves."""

@@ -62,6 +62,8 @@ def begin(arbiter: Arbiter) -> int:
         env[ENV] = json.dumps(fds)
         env[PARENT_ENV] = str(arbiter.pid)
         env.update(arbiter.systemd.environ_for_exec())
+        if arbiter.metrics is not None:
+            env.update(arbiter.metrics.environ_for_exec())
         if arbiter.socket_activated:  # systemd's sockets are still 3, 4, ...: as it passed them
             env["LISTEN_FDS"] = str(len(arbiter.listeners))
             env["LISTEN_PID"] = str(os.getpid())  # the same pid after the exec

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import privileges
 from .errors import CorralError
+from .metrics import reload_warning as metrics_reload_warning
 from .proctitle import set_title
 from .sockets import Listener, bind_all
 
@@ -152,9 +153,9 @@ def begin(arbiter: Arbiter) -> Reload | None:
     except CorralError as exc:
         reload.roll_back(arbiter, exc.message)
         return None
-    warning = arbiter.ports.reload_warning(cfg)
-    if warning:
-        arbiter.log.warning("%s", warning)
+    for warning in (arbiter.ports.reload_warning(cfg), metrics_reload_warning(previous.cfg, cfg)):
+        if warning:
+            arbiter.log.warning("%s", warning)
     for listener in bound:
         arbiter.ports.add(listener, arbiter.log)
         url = listener.url_for(arbiter.tls is not None)

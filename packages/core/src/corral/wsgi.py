@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote_to_bytes
 
 from . import SERVER_SOFTWARE
@@ -31,6 +31,9 @@ from .logs import AccessRecord
 from .memo import remember
 from .trust import TrustSettings
 from .trust import apply as trust_apply
+
+if TYPE_CHECKING:
+    from .metrics import Recorder
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 StartResponse = Callable[..., Callable[[bytes], None]]
@@ -291,13 +294,16 @@ class WSGIRunner:
         trust: TrustSettings | None = None,
         hooks: RequestHooks | None = None,
         sendfile: bool = True,
+        metrics: Recorder | None = None,
     ) -> None:
         self.sendfile = sendfile  # False (--no-sendfile): file_wrapper output is read()
         self.hooks = hooks  # pre_request / post_request, when configured
+        self.metrics = metrics  # corral.metrics, when statsd or --metrics-bind is on
         self.trust = trust if trust is not None else TrustSettings()
         self.app = app
         self.log = log
         self.access = access if access is not None and access.access_enabled else None
+        self._timed = self.access is not None or metrics is not None
         self.script_name = script_name.rstrip("/")
         self.pid = os.getpid()
         self._constant = {
@@ -436,8 +442,11 @@ class WSGIRunner:
     ) -> Iterator[bytes | FileSegment]:
         """Call the application for ``request``; yield the bytes of its response."""
         hooks = self.hooks
-        started = time.time() if self.access is not None else 0.0
+        metrics = self.metrics
+        started = time.time() if self._timed else 0.0
         environ = self.environ(info, request, body)
+        if metrics is not None:
+            metrics.request_begun()
         call = _Call(conn, send_now)
         pending = call.pending
         result: Iterable[bytes] | None = None
@@ -509,6 +518,16 @@ class WSGIRunner:
                 )
             if self.access is not None:
                 self._log_access(info, request, environ, [call.status, call.headers], resp, started)
+            if metrics is not None:
+                status = call.status
+                try:
+                    metrics.request_done(
+                        environ["REQUEST_METHOD"],
+                        int(status[:3]) if status else 500,
+                        time.time() - started,
+                    )
+                except Exception:  # (a full disk under the Prometheus files...)
+                    self.log.exception("Error recording the request's metrics")
             if hook_req is not None:
                 assert hooks is not None
                 hooks.after(

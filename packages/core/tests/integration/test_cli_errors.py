@@ -96,6 +96,23 @@ def test_missing_proxy_codec_is_a_clear_start_up_error(core_only_venv):
     assert_clean_error(result, 1, "pip install 'corral[proxy]'")
 
 
+def test_metrics_bind_without_prometheus_client_names_the_extra(core_only_venv):
+    corral = str(core_only_venv / "bin" / "corral")
+    for extra in ((), ("--check-config",)):
+        result = subprocess.run(
+            [corral, "--metrics-bind", "127.0.0.1:0", *extra, "corral.demo:app"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert_clean_error(
+            result,
+            2,
+            "--metrics-bind needs the prometheus-client package: pip install 'corral[metrics]'",
+        )
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
 def test_config_file_missing():
     result = run_corral("-c", "/nonexistent/corral.conf.py", "behaviours:app")
     assert_clean_error(result, 1, "/nonexistent/corral.conf.py")

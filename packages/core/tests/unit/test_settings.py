@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,12 @@ EXPECTED_DEFAULTS: dict[str, Any] = {
     "ca_certs": None,
     "cert_reqs": 0,
     "ciphers": None,
+    # Metrics
+    "statsd_host": None,
+    "statsd_prefix": "",
+    "dogstatsd_tags": "",
+    "metrics_bind": None,
+    "enable_backlog_metric": False,
 }
 
 # Gunicorn's hooks and how many positional arguments each is called with.
@@ -189,6 +196,11 @@ EXPECTED_FLAGS = {
     "forwarded_allow_ips": ("--forwarded-allow-ips",),
     "limit_request_header_bytes": ("--limit-request-header-bytes",),
     "limit_request_chunk_extension": ("--limit-request-chunk-extension",),
+    "statsd_host": ("--statsd-host",),
+    "statsd_prefix": ("--statsd-prefix",),
+    "dogstatsd_tags": ("--dogstatsd-tags",),
+    "metrics_bind": ("--metrics-bind",),
+    "enable_backlog_metric": ("--enable-backlog-metric",),
 }
 
 
@@ -223,7 +235,6 @@ def test_unsupported_names_do_not_overlap_the_table() -> None:
     assert not unsupported & set(SETTINGS_BY_NAME)
     assert {
         "worker_tmp_dir",
-        "statsd_host",
         "ssl_version",
         "paste",
     } <= unsupported
@@ -405,7 +416,44 @@ FLAG_CASES: list[tuple[list[str], str, Any]] = [
         "proxy_allow_ips",
         ["10.0.0.0/8", "192.0.2.7/32"],
     ),
+    (["--statsd-host", "localhost:9125"], "statsd_host", "localhost:9125"),
+    (["--statsd-prefix", "shop"], "statsd_prefix", "shop"),
+    (["--dogstatsd-tags", "env:prod,app:shop"], "dogstatsd_tags", "env:prod,app:shop"),
+    (["--metrics-bind", "127.0.0.1:9100"], "metrics_bind", "127.0.0.1:9100"),
+    (["--enable-backlog-metric"], "enable_backlog_metric", True),
 ]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "where"),
+    [
+        ("localhost:9125", "tcp", ("localhost", 9125)),
+        ("statsd.internal", "tcp", ("statsd.internal", 8125)),  # Gunicorn's default port
+        ("[::1]:9125", "tcp", ("::1", 9125)),
+        ("unix:/run/statsd.sock", "unix", "/run/statsd.sock"),
+        ("unix:///run/statsd.sock", "unix", "/run/statsd.sock"),
+        ("unix:8125", "tcp", ("unix", 8125)),  # Gunicorn: the host named "unix"
+    ],
+)
+def test_statsd_address_forms(text: str, kind: str, where: object) -> None:
+    address = v.statsd_target(text)
+    assert address.kind == kind
+    assert (address.path if kind == "unix" else (address.host, address.port)) == where
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--statsd-host", "fd://3"], "--statsd-host: expected an address like HOST:PORT"),
+        (["--statsd-host", ":8125"], "--statsd-host: expected an address like HOST:PORT"),
+        (["--statsd-host", "host:99999"], "--statsd-host: expected a port number"),
+        (["--metrics-bind", "fd://3"], "--metrics-bind: expected HOST:PORT or unix:PATH"),
+        (["--metrics-bind", "127.0.0.1:port"], "--metrics-bind: expected a port number"),
+    ],
+)
+def test_malformed_metrics_addresses(argv: list[str], message: str) -> None:
+    with pytest.raises(UsageError, match="^" + re.escape(message)):
+        load_config(argv, {}, cwd="/")
 
 
 def test_bare_proxy_protocol_flag_before_the_app() -> None:

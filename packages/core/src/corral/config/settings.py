@@ -1531,6 +1531,90 @@ The longest chunk extension accepted on one chunk-size line, in bytes.
 Chunk extensions carry nothing an application sees; longer ones get 400. 0 means no limit.
 """,
     ),
+    # -- Metrics (Gunicorn's statsd settings are in its Logging section) -----------------------
+    Setting(
+        name="statsd_host",
+        section="Logging",
+        flags=("--statsd-host",),
+        metavar="STATSD_ADDR",
+        validator=v.statsd_address,
+        type_doc="str",
+        default=None,
+        default_doc="none (no statsd metrics)",
+        doc="""
+The address of the StatsD server to send metrics to.
+
+`HOST:PORT` (UDP; `HOST` alone means port 8125) or `unix:PATH` (`unix://PATH`) for a unix
+datagram socket. Each request sends `gunicorn.requests` (counter),
+`gunicorn.request.duration` (timer, milliseconds) and `gunicorn.request.status.CODE`
+(counter); the master sends `gunicorn.workers` (gauge) when the number of workers changes;
+every warning, error, exception and critical line of the error log counts in
+`gunicorn.log.warning`, `.error`, `.exception`, `.critical`. The names are Gunicorn's, so
+its dashboards keep working. A host that does not resolve, or a unix socket that cannot be
+reached, stops corral at start; a metric that cannot be sent later is dropped.
+""",
+    ),
+    Setting(
+        name="statsd_prefix",
+        section="Logging",
+        flags=("--statsd-prefix",),
+        metavar="STATSD_PREFIX",
+        validator=v.raw_string,
+        type_doc="str",
+        default="",
+        doc="""
+A prefix for the statsd metric names (a `.` is added after it if it has none).
+""",
+    ),
+    Setting(
+        name="dogstatsd_tags",
+        section="Logging",
+        flags=("--dogstatsd-tags",),
+        metavar="DOGSTATSD_TAGS",
+        validator=v.raw_string,
+        type_doc="str",
+        default="",
+        doc="""
+DogStatsD tags added to every statsd metric, comma-separated: `tag1:value1,tag2:value2`.
+""",
+    ),
+    Setting(
+        name="enable_backlog_metric",
+        section="Logging",
+        flags=("--enable-backlog-metric",),
+        action="store_true",
+        validator=v.boolean,
+        type_doc="bool",
+        default=False,
+        doc="""
+Send the number of connections waiting in the listening sockets' queues to statsd.
+
+Once per loop of the master (about once a second), `gunicorn.backlog` (histogram): the sum
+over the TCP listening sockets of the connections accepted by the kernel but not yet by a
+worker (Linux). With `--metrics-bind`, `corral_listen_backlog` has it too.
+""",
+    ),
+    Setting(
+        name="metrics_bind",
+        section="Logging",
+        flags=("--metrics-bind",),
+        metavar="ADDRESS",
+        validator=v.listen_address,
+        type_doc="str",
+        default=None,
+        default_doc="none (no metrics endpoint)",
+        doc="""
+Serve Prometheus metrics of the whole server at `http://ADDRESS/metrics`.
+
+`HOST:PORT` (or `unix:PATH`), for example `127.0.0.1:9100`. A small process of the master's
+serves it, not a worker, so it answers while the workers are busy, and adds up every
+process's numbers: `corral_requests_total{status="2xx",method="GET"}`,
+`corral_request_duration_seconds` (histogram), `corral_requests_in_flight`, `corral_workers`,
+`corral_worker_restarts_total{cause}` (`timeout`, `max-requests`, `reload`, `crash`) and
+`corral_keepalive_connections`. Needs the `prometheus-client` package
+(`pip install 'corral[metrics]'`). corral's own setting: Gunicorn has none.
+""",
+    ),
 )
 
 
@@ -1553,9 +1637,6 @@ UNSUPPORTED_SETTINGS: tuple[UnsupportedSetting, ...] = (
         why="corral takes no WSGI variable but SCRIPT_NAME from a forwarder, and only from "
         "--forwarded-allow-ips peers",
     ),
-    UnsupportedSetting("statsd_host", ("--statsd-host",), why="no statsd metrics are sent"),
-    UnsupportedSetting("dogstatsd_tags", ("--dogstatsd-tags",), why="goes with `statsd_host`"),
-    UnsupportedSetting("statsd_prefix", ("--statsd-prefix",), why="goes with `statsd_host`"),
     UnsupportedSetting(
         "paste",
         ("--paste", "--paster"),

@@ -259,7 +259,7 @@ def _valid_host(host: str) -> bool:
         return bool(_HOSTNAME_RE.match(host)) and not host.replace(".", "").isdigit()
 
 
-def parse_address(value: str) -> Address:
+def parse_address(value: str, default_port: int = DEFAULT_PORT) -> Address:
     """Parse one bind address; raises ValueError with a one-line reason if malformed."""
     text = value.strip()
     bad = ValueError(f"expected an address like {_ADDRESS_FORMS}, got {_got(value)}")
@@ -286,7 +286,7 @@ def parse_address(value: str) -> Address:
         except ValueError:
             raise ValueError(f"expected a valid IPv6 address in brackets, got {_got(value)}")
         if not rest:
-            return Address("tcp", host=host, port=DEFAULT_PORT)
+            return Address("tcp", host=host, port=default_port)
         if not rest.startswith(":"):
             raise bad
         return Address("tcp", host=host, port=_port(rest[1:], value))
@@ -296,11 +296,11 @@ def parse_address(value: str) -> Address:
             ipaddress.IPv6Address(text)
         except ValueError:
             raise bad
-        return Address("tcp", host=text, port=DEFAULT_PORT)
+        return Address("tcp", host=text, port=default_port)
     host, sep, port_text = text.partition(":")
     if not _valid_host(host) or (not sep and not host):
         raise bad
-    port = _port(port_text, value) if sep else DEFAULT_PORT
+    port = _port(port_text, value) if sep else default_port
     return Address("tcp", host=host, port=port)
 
 
@@ -316,6 +316,42 @@ def bind_addresses(value: object) -> list[str]:
         parse_address(item)
         result.append(item.strip())
     return result
+
+
+STATSD_PORT = 8125
+_STATSD_FORMS = "HOST:PORT, HOST (port 8125), [IPv6]:PORT or unix:PATH"
+
+
+def statsd_target(value: str) -> Address:
+    """Where ``--statsd-host`` sends: a UDP ``tcp``-kind address (host, port) or a unix
+    datagram socket path. Gunicorn's forms: ``HOST:PORT`` (``HOST`` alone: port 8125),
+    ``unix:PATH`` or ``unix://PATH``, and ``unix:8125`` meaning the host named ``unix``."""
+    text = value.strip()
+    if text.startswith("unix:") and text[5:].isdigit():
+        return Address("tcp", host="unix", port=_port(text[5:], value))
+    address = parse_address(text, default_port=STATSD_PORT)
+    if address.kind == "fd" or (address.kind == "tcp" and not address.host):
+        raise ValueError(f"expected an address like {_STATSD_FORMS}, got {_got(value)}")
+    return address
+
+
+def statsd_address(value: object) -> str | None:
+    """``None`` or a ``--statsd-host`` address, checked by :func:`statsd_target`."""
+    if value is None:
+        return None
+    text = _as_text(value, f"an address like {_STATSD_FORMS}")
+    statsd_target(text)
+    return text
+
+
+def listen_address(value: object) -> str | None:
+    """``None`` or one address to listen on, as ``--bind`` takes it (no ``fd://``)."""
+    if value is None:
+        return None
+    text = _as_text(value, f"an address like {_ADDRESS_FORMS}")
+    if parse_address(text).kind == "fd":
+        raise ValueError(f"expected HOST:PORT or unix:PATH, got {_got(value)}")
+    return text
 
 
 def ip_networks(value: object) -> list[str]:

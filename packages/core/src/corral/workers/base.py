@@ -22,7 +22,7 @@ from .. import privileges
 from ..appload import load_app
 from ..config import settings as default_hooks
 from ..errors import AppImportError
-from ..heartbeat import Heartbeat
+from ..heartbeat import RETIRE_MAX_REQUESTS, RETIRE_RELOAD, Heartbeat
 from ..hookobjects import RequestHooks
 from ..http import Limits
 from ..http.limits import field_line_limit
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import ssl
 
     from ..logs import Logs
+    from ..metrics import Recorder
 
 WORKER_API_VERSION = 1
 """Bumped when the seam changes incompatibly; plug-ins declare the one they speak."""
@@ -69,6 +70,7 @@ class WorkerContext:
     # An embedding program's (corral.app): what returns the application in the worker,
     # instead of importing cfg.app_uri.
     loader: Callable[[], WSGIApp] | None = None
+    metrics: Any = None  # corral.metrics.Metrics when statsd or --metrics-bind is on
 
 
 @runtime_checkable
@@ -104,6 +106,7 @@ class BaseWorker:
         self.wsgi: WSGIApp | None = ctx.app
         self.tls = ctx.tls
         self.runner: WSGIRunner | None = None
+        self.metrics: Recorder | None = None  # made in the child (see load_wsgi)
         self.wakeup_r = -1
         self._wakeup_w = -1
         max_requests = int(self.cfg.max_requests or 0)
@@ -185,6 +188,8 @@ class BaseWorker:
             except AppImportError as exc:
                 self.log.error("%s", exc)
                 sys.exit(APP_LOAD_ERROR)
+        if self.ctx.metrics is not None:
+            self.metrics = self.ctx.metrics.recorder()
         self.runner = WSGIRunner(
             self.wsgi,
             self.log,
@@ -195,6 +200,7 @@ class BaseWorker:
             trust=self.trust,
             hooks=self.request_hooks(),
             sendfile=self.cfg.sendfile,
+            metrics=self.metrics,
         )
 
     def request_hooks(self) -> RequestHooks | None:
@@ -227,6 +233,12 @@ class BaseWorker:
         if os.getppid() != self.ppid:
             self.log.info("Parent changed, shutting down: %s", self)
             self.alive = False
+        if self.metrics is not None:
+            try:
+                idle = sum(1 for _fd, s in self.sessions() if s.requests and s.idle)
+            except RuntimeError:  # (gthread: an application thread beats while it waits on
+                return  # write(), and the loop may be changing its connections)
+            self.metrics.connections(idle)
 
     def count_request(self) -> None:
         """A request is about to be handed to the application."""
@@ -234,7 +246,7 @@ class BaseWorker:
         self._beat()
         self.nr += 1
         if self.nr >= self.max_requests and self.alive:
-            self._retire_on_own()  # first: logging may switch green threads
+            self._retire_on_own(RETIRE_MAX_REQUESTS)  # first: logging may switch green threads
             self.retire_sessions()  # (the response about to be made says close)
             self.log.info("Autorestarting worker after current request.")
 
@@ -256,7 +268,7 @@ class BaseWorker:
 
     def _source_changed(self, path: str) -> None:
         self.log.info("Worker reloading: %s modified", path)
-        self._retire_on_own()  # the loop retires the connections it holds
+        self._retire_on_own(RETIRE_RELOAD)  # the loop retires the connections it holds
 
     def in_background(self, func: Callable[[], None]) -> None:
         """Run ``func`` beside the worker's loop: an OS thread (green workers: a green one)."""
@@ -306,11 +318,11 @@ class BaseWorker:
         alone. Otherwise the other workers take it."""
         return self.server_stopping or self.ctx.heartbeat.must_drain
 
-    def _retire_on_own(self) -> None:
+    def _retire_on_own(self, cause: float) -> None:
         """This worker decided to retire (max-requests, --reload): stop taking requests,
         and tell the master, which starts the replacement now, and the worker's loop."""
         self.alive = False
-        self.ctx.heartbeat.retiring()
+        self.ctx.heartbeat.retiring(cause)
         self._nudge_master()
         self._wake_loop()
 
