@@ -238,7 +238,7 @@ def corrals(request: pytest.FixtureRequest) -> Iterator[StartCorral]:
         proc = start_corral(worker, host, *extra, **kw)
         started.append(proc)
         _diag(request).append(
-            (f"corral {kw.get('name', '')} :{proc.port} log", lambda: log_tail(proc, 80))
+            (f"corral {kw.get('name', '')} {proc.urls[0]} log", lambda: log_tail(proc, 80))
         )
         return proc
 
