@@ -26,7 +26,13 @@ from harness.corral import (
     start_corral,
 )
 from harness.engine import Engine, ensure_engine
-from harness.images import choose_base, ensure_proxies_image
+from harness.images import (
+    CorralImage,
+    build_corral_image,
+    choose_base,
+    choose_python_base,
+    ensure_proxies_image,
+)
 from harness.matrix import Figure
 from harness.proxies import Proxies, Stack, remove_run_containers
 
@@ -227,6 +233,18 @@ def stack(
     finally:
         remove_run_containers(engine.client)
         built.close()
+
+
+@pytest.fixture(scope="session")
+def corral_image(engine: Engine, pytestconfig: pytest.Config) -> CorralImage:
+    """deploy/docker/Dockerfile built once per run (only when a test asks for it)."""
+    base = choose_base(engine.client, engine.started_here)
+    python_base, how = choose_python_base(engine.client, base, engine.started_here)
+    image = build_corral_image(engine.client, python_base, how)
+    pytestconfig.stash[MATRIX].meta["corral image"] = (
+        f"{image.tag} FROM {image.base} ({how}; build {image.seconds:.1f} s)"
+    )
+    return image
 
 
 @pytest.fixture
