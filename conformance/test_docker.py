@@ -1,4 +1,4 @@
-"""deploy/docker/Dockerfile: the image built from this repository, run and stopped.
+"""deploy/docker/: the image built from this repository, run and stopped; compose.yaml.
 
 The image is built once per run (fixture ``corral_image``: FROM python:3.11-slim, or where
 no registry is reachable FROM Debian's Python on the suite's bootstrapped base). Each cell
@@ -8,6 +8,8 @@ runs it), and talks to it through the port Docker publishes on loopback.
 
 from __future__ import annotations
 
+import os
+import re
 import socket
 import threading
 import time
@@ -15,9 +17,10 @@ from collections.abc import Callable, Iterator
 
 import docker
 import pytest
+from harness.compose import ComposeProject
 from harness.images import CorralImage
 from harness.matrix import Figure
-from harness.proxies import RUN_LABELS, get
+from harness.proxies import RUN_LABELS, Stack, get
 from testcontainers.core.container import DockerContainer
 
 PORT = 8000
@@ -190,3 +193,77 @@ def test_docker_stop_lets_a_request_in_flight_finish_and_exits_zero(
     assert "Shutting down: Master" in log, log[-3000:]
     assert state["ExitCode"] == 0 and not state["OOMKilled"], state
     assert took < STOP_WITHIN, f"stop took {took:.1f} s"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _page_value(page: bytes, key: str) -> str:
+    match = re.search(rf"<th>{re.escape(key)}</th><td>([^<]*)</td>".encode(), page)
+    assert match, page[:2000]
+    return match.group(1).decode()
+
+
+@pytest.mark.cell("10 docker compose: nginx in front, unix socket", proxy="nginx")
+@pytest.mark.workers("gevent")
+def test_compose_file_serves_through_nginx_and_stops_gracefully(
+    worker: str,
+    corral_image: CorralImage,
+    stack: Stack,
+    figure: Figure,
+) -> None:
+    """compose.yaml as it is, with this run's images: nginx (corral-async.conf) starts
+    once corral is healthy and serves the demo over the shared socket, over HTTP and
+    HTTPS (the scheme reaches the application); `stop` is graceful."""
+    http_port, https_port = _free_port(), _free_port()
+    project = ComposeProject(
+        {
+            **os.environ,
+            "CORRAL_BASE": corral_image.base,
+            "CORRAL_IMAGE": corral_image.tag,
+            "NGINX_IMAGE": stack.image,
+            "CORRAL_TLS_DIR": str(stack.tls.folder),
+            "CORRAL_HTTP_PORT": str(http_port),
+            "CORRAL_HTTPS_PORT": str(https_port),
+        }
+    )
+    client = docker.from_env(timeout=120)
+    try:
+        project.run("up", "-d", "--no-build")
+        deadline = time.monotonic() + 60
+        resp = None
+        while time.monotonic() < deadline:
+            try:
+                resp = get("127.0.0.1", http_port, "/", timeout=3)
+                if resp.status == 200:
+                    break
+            except (OSError, ConnectionError, ValueError):
+                pass
+            time.sleep(0.3)
+        assert resp is not None and resp.status == 200, project.run("logs")
+        secure = get("127.0.0.1", https_port, "/", tls=stack.tls.client_context())
+        assert secure.status == 200
+        corral = client.containers.get(project.container_id("corral"))
+        assert corral.attrs["State"]["Health"]["Status"] == "healthy"
+        assert _page_value(resp.body, "wsgi.url_scheme") == "http"
+        assert _page_value(secure.body, "wsgi.url_scheme") == "https"
+        began = time.monotonic()
+        project.run("stop", "corral")
+        took = time.monotonic() - began
+        corral.reload()
+        log = corral.logs().decode("utf-8", "replace")
+        figure.set(
+            f"http+https through nginx; corral healthy; stop: exit "
+            f"{corral.attrs['State']['ExitCode']} in {took:.1f} s"
+        )
+        assert "Listening at: unix:/run/corral/corral.sock" in log, log[-2000:]
+        assert "Using worker: gevent" in log, log[-2000:]
+        assert "Handling signal: term (graceful stop)" in log, log[-2000:]
+        assert corral.attrs["State"]["ExitCode"] == 0, corral.attrs["State"]
+        assert took < STOP_WITHIN
+    finally:
+        project.down()
+        client.close()

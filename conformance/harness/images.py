@@ -104,7 +104,7 @@ def apt_mirror(root: Path = Path("/etc/apt")) -> str:
     return DEFAULT_MIRROR
 
 
-def _apt_install(*packages: str) -> None:
+def apt_install(*packages: str) -> None:
     if os.geteuid() != 0:
         raise RuntimeError(f"needs {' '.join(packages)}: install them (apt-get install ...)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -119,7 +119,7 @@ def _apt_install(*packages: str) -> None:
 def bootstrap_base(client: docker.DockerClient, tag: str = BOOTSTRAP_BASE) -> None:
     """debootstrap a minimal bookworm from the machine's mirror and import it as ``tag``."""
     if shutil.which("debootstrap") is None:
-        _apt_install("debootstrap")
+        apt_install("debootstrap")
     mirror = apt_mirror()
     with tempfile.TemporaryDirectory(prefix="corral-debootstrap-", dir="/var/tmp") as tmp:
         root = Path(tmp) / "root"

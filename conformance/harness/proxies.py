@@ -163,7 +163,8 @@ class Stack:
     ) -> Proxy:
         """Start a proxies-image container: ``files`` mounted read-only (text or a host
         file), ``folders`` (inside -> host folder) read-only, ``ports`` published."""
-        mounts = self._files(files) + [(str(host), inside) for inside, host in (folders or {}).items()]
+        mounts = self._files(files)
+        mounts += [(str(host), inside) for inside, host in (folders or {}).items()]
         for attempt in range(PORT_RACE_ATTEMPTS):
             container = DockerContainer(self.image, labels=dict(RUN_LABELS))
             container.with_command(command)
@@ -200,9 +201,8 @@ class Stack:
     def nginx(self, upstream: str) -> Proxy:
         """deploy/nginx/corral.conf (buffered) in front of corral at ``upstream``."""
         conf = render(NGINX_CONF, {NGINX_UPSTREAM: upstream})
-        proxy = self.start(
-            "nginx", ["nginx", "-g", "daemon off;"], self._nginx_files(conf, "corral.conf"), [80, 443]
-        )
+        files = self._nginx_files(conf, "corral.conf")
+        proxy = self.start("nginx", ["nginx", "-g", "daemon off;"], files, [80, 443])
         wait_ready(proxy, 80)
         return proxy
 
