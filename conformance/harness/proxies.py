@@ -263,6 +263,10 @@ class Stack:
         """A container to send requests from (curl), so corral sees another address."""
         return self.start("client", ["sleep", "infinity"], {}, [])
 
+    def idle(self, files: dict[str, str | Path]) -> Proxy:
+        """A container that only holds ``files``, to run a program's check in (exec)."""
+        return self.start("check", ["sleep", "infinity"], files, [])
+
 
 class Proxies:
     """The proxy containers of one test; ``close`` stops them all."""
@@ -297,6 +301,9 @@ class Proxies:
 
     def client(self) -> Proxy:
         return self._keep(self.stack.client_container())
+
+    def idle(self, files: dict[str, str | Path]) -> Proxy:
+        return self._keep(self.stack.idle(files))
 
     def close(self) -> None:
         for proxy in self.started:
