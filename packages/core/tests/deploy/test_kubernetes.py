@@ -14,9 +14,8 @@ from typing import Any
 
 import pytest
 import yaml
-from kubernetes_validate import utils as kv
-
 from corral.config import load_config
+from kubernetes_validate import utils as kv
 
 MANIFESTS = Path(__file__).resolve().parents[4] / "deploy" / "kubernetes"
 # The oldest Kubernetes minor still maintained when these were written, and the newest the
