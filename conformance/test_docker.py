@@ -94,7 +94,7 @@ def exec_in(container: DockerContainer, *argv: str, env: dict[str, str] | None =
     return text
 
 
-@pytest.mark.cell("10 docker image: serves, non-root, healthy", proxy="none")
+@pytest.mark.cell("11 docker image: serves, non-root, healthy", proxy="none")
 def test_image_serves_the_demo_as_a_non_root_user_and_becomes_healthy(
     worker: str, run_image: RunImage, figure: Figure
 ) -> None:
@@ -126,7 +126,7 @@ def test_image_serves_the_demo_as_a_non_root_user_and_becomes_healthy(
     assert log["ExitCode"] == 0 and "GET /: 200" in log["Output"], log
 
 
-@pytest.mark.cell("10 docker image: health check fails without an answer", proxy="none")
+@pytest.mark.cell("11 docker image: health check fails without an answer", proxy="none")
 @pytest.mark.workers("sync")
 def test_health_check_reports_a_port_nobody_answers_on(
     worker: str, run_image: RunImage, figure: Figure
@@ -163,7 +163,7 @@ def _stream_lines(host: str, port: int, out: list[bytes], first: threading.Event
     out.append(data + rest)
 
 
-@pytest.mark.cell("10 docker image: docker stop is graceful", proxy="none")
+@pytest.mark.cell("11 docker image: docker stop is graceful", proxy="none")
 def test_docker_stop_lets_a_request_in_flight_finish_and_exits_zero(
     worker: str, run_image: RunImage, figure: Figure
 ) -> None:
@@ -207,7 +207,7 @@ def _page_value(page: bytes, key: str) -> str:
     return match.group(1).decode()
 
 
-@pytest.mark.cell("10 docker compose: nginx in front, unix socket", proxy="nginx")
+@pytest.mark.cell("11 docker compose: nginx in front, unix socket", proxy="nginx")
 @pytest.mark.workers("gevent")
 def test_compose_file_serves_through_nginx_and_stops_gracefully(
     worker: str,

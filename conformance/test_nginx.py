@@ -219,3 +219,30 @@ def test_async_site_gives_the_scheme_and_client_over_the_unix_socket(
     assert forged_headers.get("HTTP_X_FORWARDED_PROTO") == "http"
     assert "HTTP_X_FORWARDED_SSL" not in forged_headers
     assert "HTTP_X_FORWARDED_PROTOCOL" not in forged_headers
+
+
+@pytest.mark.cell("1 nginx client abort: corral's answer is still awaited", proxy="nginx")
+@pytest.mark.workers("sync")
+def test_buffered_site_waits_for_corral_after_the_client_hung_up(
+    worker: str, stack: Stack, corrals: StartCorral, proxies: Proxies, figure: Figure
+) -> None:
+    """proxy_ignore_client_abort on: a client (a health checker, say) that hangs up while
+    corral works does not make nginx drop the corral connection. nginx waits for the
+    answer and logs corral's status (200), where it would log 499 and close the upstream
+    connection under the worker otherwise; the worker then serves on."""
+    server = corrals(worker, stack.gateway)
+    nginx = proxies.nginx(f"{server.host}:{server.port}")
+    host, port = nginx.host, nginx.port(80)
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(b"GET /slow?wait=1.5 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        time.sleep(0.3)  # let nginx pass the request on; then hang up
+    line = ""
+    deadline = time.monotonic() + 30
+    while not line and time.monotonic() < deadline:
+        line = next((x for x in nginx.logs(100_000).splitlines() if "GET /slow" in x), "")
+        time.sleep(0.1)
+    status = line.split('" ', 1)[1].split()[0] if '" ' in line else ""
+    figure.set(f"nginx logged {status or 'nothing'} for the abandoned request")
+    assert status == "200", line or nginx.logs()
+    resp = raw_request(host, port, b"GET /after HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert resp.status == 200 and resp.body.endswith(b"GET /after"), resp
