@@ -26,7 +26,13 @@ from harness.corral import (
     start_corral,
 )
 from harness.engine import Engine, ensure_engine
-from harness.images import choose_base, ensure_proxies_image
+from harness.images import (
+    CorralImage,
+    build_corral_image,
+    choose_base,
+    choose_python_base,
+    ensure_proxies_image,
+)
 from harness.matrix import Figure
 from harness.proxies import Proxies, Stack, remove_run_containers
 
@@ -229,6 +235,18 @@ def stack(
         built.close()
 
 
+@pytest.fixture(scope="session")
+def corral_image(engine: Engine, pytestconfig: pytest.Config) -> CorralImage:
+    """deploy/docker/Dockerfile built once per run (only when a test asks for it)."""
+    base = choose_base(engine.client, engine.started_here)
+    python_base, how = choose_python_base(engine.client, base, engine.started_here)
+    image = build_corral_image(engine.client, python_base, how)
+    pytestconfig.stash[MATRIX].meta["corral image"] = (
+        f"{image.tag} FROM {image.base} ({how}; build {image.seconds:.1f} s)"
+    )
+    return image
+
+
 @pytest.fixture
 def corrals(request: pytest.FixtureRequest) -> Iterator[StartCorral]:
     """Start corral (``worker``, ``host``, extra args...); stopped after the test."""
@@ -238,7 +256,7 @@ def corrals(request: pytest.FixtureRequest) -> Iterator[StartCorral]:
         proc = start_corral(worker, host, *extra, **kw)
         started.append(proc)
         _diag(request).append(
-            (f"corral {kw.get('name', '')} :{proc.port} log", lambda: log_tail(proc, 80))
+            (f"corral {kw.get('name', '')} {proc.urls[0]} log", lambda: log_tail(proc, 80))
         )
         return proc
 

@@ -1,4 +1,5 @@
-"""nginx (deploy/nginx/corral.conf) in front of corral: scenarios 1 and 2."""
+"""nginx in front of corral: scenario 1 (deploy/nginx/corral.conf, buffered, TCP) and 2
+(deploy/nginx/corral-async.conf, unbuffered, unix socket)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import json
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from harness.corral import ASYNC_WORKERS, WORKERS_PER_MASTER, StartCorral, worker_setup
 from harness.matrix import Figure
-from harness.proxies import Proxies, Stack, raw_request
+from harness.proxies import Proxies, Stack, raw_request, socket_folder
 from harness.slow import KINDS, SlowClients, SlowStats, probe
 
 ATTACK_SECONDS = 7.0
@@ -138,21 +140,26 @@ def _stream(host: str, port: int, path: str, out: list[tuple[float, float, int, 
     out.append((first, time.monotonic() - began, total, error))
 
 
-@pytest.mark.cell("2 nginx unbuffered streaming", proxy="nginx")
+def _corral_on_socket(worker: str, stack: Stack, corrals: StartCorral, *extra: str) -> Path:
+    """corral on a unix socket in a folder set up as corral-async.conf's README says."""
+    folder = socket_folder(stack.folder)
+    corrals(worker, f"unix:{folder}/corral.sock", "--umask", "007", *extra)
+    return folder
+
+
+@pytest.mark.cell("2 nginx async site: unbuffered streaming (unix socket)", proxy="nginx")
 @pytest.mark.workers(*ASYNC_WORKERS)
 def test_nginx_streams_unbuffered_to_async_workers(
     worker: str, stack: Stack, corrals: StartCorral, proxies: Proxies, figure: Figure
 ) -> None:
-    """More concurrent streams than a sync pool has slots, through the /stream/ location
-    (proxy_buffering off): each stream's first chunk arrives long before its last, and
-    ordinary requests are still answered quickly meanwhile."""
+    """More concurrent streams than a sync pool has slots, through corral-async.conf
+    (proxy_buffering off) to corral on a unix socket: each stream's first chunk arrives
+    long before its last, and ordinary requests are still answered quickly meanwhile."""
     streams = 10 * WORKERS_PER_MASTER  # ten times what a sync pool of that size holds
     # A gthread worker holds one stream per thread: the recipe says to size --threads for
     # the concurrent streams, and so does the test.
     extra = ("--threads", str(streams)) if worker == "gthread" else ()
-    server = corrals(worker, stack.gateway, *extra)
-    upstream = f"{server.host}:{server.port}"
-    nginx = proxies.nginx(upstream, streaming_upstream=upstream)
+    nginx = proxies.nginx_async(_corral_on_socket(worker, stack, corrals, *extra))
     host, port = nginx.host, nginx.port(80)
     chunks, delay = 20, 0.15  # each stream lasts about 3 s
     results: list[tuple[float, float, int, str]] = []
@@ -180,3 +187,62 @@ def test_nginx_streams_unbuffered_to_async_workers(
     assert max(firsts) < PROBE_LIMIT, f"first chunks were held back: {sorted(firsts)[-5:]}"
     assert min(spans) > (chunks - 1) * delay * 0.6, "a stream arrived in one piece (buffered)"
     assert not probes.failures and probes.slower_than(PROBE_LIMIT) == 0, probes.summary()
+
+
+@pytest.mark.cell("2 nginx async site: X-Forwarded-* over the unix socket", proxy="nginx")
+@pytest.mark.workers("gevent", "eventlet")
+def test_async_site_gives_the_scheme_and_client_over_the_unix_socket(
+    worker: str, stack: Stack, corrals: StartCorral, proxies: Proxies, figure: Figure
+) -> None:
+    """On a unix socket corral trusts nginx's X-Forwarded-* (no --forwarded-allow-ips):
+    the scheme and REMOTE_ADDR are the client's (from X-Forwarded-Proto and -For), and a
+    client's forged scheme headers are overwritten or dropped by the recipe."""
+    nginx = proxies.nginx_async(_corral_on_socket(worker, stack, corrals))
+    over_tls = _echo_through(nginx.host, nginx.port(443), True, stack)
+    forged = _echo_through(
+        nginx.host,
+        nginx.port(80),
+        False,
+        stack,
+        "X-Forwarded-Proto: https\r\nX-Forwarded-Ssl: on\r\nX-Forwarded-Protocol: ssl\r\n",
+    )
+    figure.set(
+        f"TLS request: scheme={over_tls['scheme']} remote_addr={over_tls['remote_addr']!r}; "
+        f"forged plain request scheme={forged['scheme']}"
+    )
+    headers, forged_headers = over_tls["headers"], forged["headers"]
+    assert isinstance(headers, dict) and isinstance(forged_headers, dict)
+    assert over_tls["scheme"] == "https"
+    assert over_tls["remote_addr"] == stack.gateway
+    assert headers.get("HTTP_X_FORWARDED_FOR") == stack.gateway
+    assert forged["scheme"] == "http"
+    assert forged_headers.get("HTTP_X_FORWARDED_PROTO") == "http"
+    assert "HTTP_X_FORWARDED_SSL" not in forged_headers
+    assert "HTTP_X_FORWARDED_PROTOCOL" not in forged_headers
+
+
+@pytest.mark.cell("1 nginx client abort: corral's answer is still awaited", proxy="nginx")
+@pytest.mark.workers("sync")
+def test_buffered_site_waits_for_corral_after_the_client_hung_up(
+    worker: str, stack: Stack, corrals: StartCorral, proxies: Proxies, figure: Figure
+) -> None:
+    """proxy_ignore_client_abort on: a client (a health checker, say) that hangs up while
+    corral works does not make nginx drop the corral connection. nginx waits for the
+    answer and logs corral's status (200), where it would log 499 and close the upstream
+    connection under the worker otherwise; the worker then serves on."""
+    server = corrals(worker, stack.gateway)
+    nginx = proxies.nginx(f"{server.host}:{server.port}")
+    host, port = nginx.host, nginx.port(80)
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(b"GET /slow?wait=1.5 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        time.sleep(0.3)  # let nginx pass the request on; then hang up
+    line = ""
+    deadline = time.monotonic() + 30
+    while not line and time.monotonic() < deadline:
+        line = next((x for x in nginx.logs(100_000).splitlines() if "GET /slow" in x), "")
+        time.sleep(0.1)
+    status = line.split('" ', 1)[1].split()[0] if '" ' in line else ""
+    figure.set(f"nginx logged {status or 'nothing'} for the abandoned request")
+    assert status == "200", line or nginx.logs()
+    resp = raw_request(host, port, b"GET /after HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert resp.status == 200 and resp.body.endswith(b"GET /after"), resp

@@ -93,7 +93,16 @@ def test_haproxy_proxy_header_gives_the_client_address_to_every_request(
     assert code == 0 and len(docs) == 2, out
     assert addrs == [client.ip, client.ip], out
     assert ports[0] == ports[1], f"not one keep-alive connection: {ports}"
-    # HAProxy health-checks with check-send-proxy all along: a PROXY header, then close.
+    # HAProxy health-checks all along (check-send-proxy + httpchk: a PROXY header, then
+    # GET /healthz). Once the checks have had time to take a dead server down (the unused
+    # corral1 of recipe A, on a closed port), this section's server must still be up.
+    section = "corral_pp_" + variant.replace("-", "_")
+    deadline = time.monotonic() + 30
+    while "corral/corral1 is DOWN" not in haproxy.logs(100_000) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    checks = haproxy.logs(100_000)
+    assert "corral/corral1 is DOWN" in checks, checks[-3000:]
+    assert f"{section}/corral is DOWN" not in checks, checks[-3000:]
     assert not quiet_log(server.log), quiet_log(server.log)[:5]
 
 

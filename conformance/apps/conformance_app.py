@@ -10,6 +10,7 @@ responses, for the balancing scenario.
     /big?size=N           N bytes, produced 64 kB at a time
     /stream/?n=N&delay=S  N chunks of 100 bytes, S seconds apart, no Content-Length
     /upload               reads the whole body, answers its length
+    /slow?wait=S          waits S seconds, then answers "slow"
     anything else         "<name> <method> <path>"
 """
 
@@ -112,6 +113,9 @@ def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[byte
     if path.startswith("/stream/"):
         start_response("200 OK", [("Content-Type", "text/plain")])
         return _stream(int(query.get("n", "10")), float(query.get("delay", "0.1")))
+    if path == "/slow":
+        time.sleep(float(query.get("wait", "1")))
+        return _text(start_response, b"slow")
     if path == "/upload":
         return _text(start_response, str(len(body)).encode())
     if path == "/pid":  # which worker answered (the recycling scenario counts them)

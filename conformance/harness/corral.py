@@ -68,13 +68,15 @@ def start_corral(
     name: str = "corral",
     record: Path | None = None,
 ) -> CorralProcess:
-    """Start corral with the conformance app, bound to ``host`` on a free port."""
+    """Start corral with the conformance app, bound to ``host`` on a free port, or to
+    ``host`` itself when it is a unix socket (``unix:PATH``)."""
     env = dict(os.environ)
     env["CONFORMANCE_NAME"] = name
     if record is not None:
         env["CONFORMANCE_RECORD"] = str(record)
     setup = worker_setup(worker)
-    proc = CorralProcess(*setup.args, *extra, APP, cwd=APPS, env=env, bind=f"{host}:0")
+    bind = host if host.startswith("unix:") else f"{host}:0"
+    proc = CorralProcess(*setup.args, *extra, APP, cwd=APPS, env=env, bind=bind)
     return proc.start(wait_workers=WORKERS_PER_MASTER)
 
 

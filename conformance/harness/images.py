@@ -11,9 +11,15 @@ The base is chosen in this order:
 5. Otherwise a bootstrap: ``debootstrap --variant=minbase bookworm`` from this machine's
    apt mirror, imported as ``corral-conformance/debian:bookworm``.
 
+The corral image (deploy/docker/Dockerfile, for test_docker.py) is built FROM
+``CORRAL_CONFORMANCE_PYTHON_BASE`` when set, else the stock ``python:3.11-slim`` when the
+engine has it (or can pull it, under the same rule as 4.), else a Python image derived
+from the base above (images/python/Dockerfile: Debian's python3 and python3-venv).
+
 Every image this module creates is tagged under ``corral-conformance/`` and labelled
 ``org.corral.conformance=1``. Clean-up only removes older ``corral-conformance/proxies``
-tags; it never touches another tag, shared or not.
+and ``corral-conformance/python`` tags and the corral image's previous build; it never
+touches another tag, shared or not.
 """
 
 from __future__ import annotations
@@ -33,10 +39,16 @@ from docker.errors import DockerException, ImageNotFound
 from testcontainers.core.image import DockerImage
 
 STOCK_BASE = "debian:bookworm-slim"
+STOCK_PYTHON = "python:3.11-slim"
 BOOTSTRAP_BASE = "corral-conformance/debian:bookworm"
 PROXIES_REPO = "corral-conformance/proxies"
+PYTHON_REPO = "corral-conformance/python"
+CORRAL_IMAGE = "corral-conformance/corral:latest"
 LABEL = "org.corral.conformance"
 IMAGES_DIR = Path(__file__).resolve().parent.parent / "images"
+ROOT = IMAGES_DIR.parent.parent
+CORRAL_DOCKERFILE = "deploy/docker/Dockerfile"
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
 
@@ -92,7 +104,7 @@ def apt_mirror(root: Path = Path("/etc/apt")) -> str:
     return DEFAULT_MIRROR
 
 
-def _apt_install(*packages: str) -> None:
+def apt_install(*packages: str) -> None:
     if os.geteuid() != 0:
         raise RuntimeError(f"needs {' '.join(packages)}: install them (apt-get install ...)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -107,7 +119,7 @@ def _apt_install(*packages: str) -> None:
 def bootstrap_base(client: docker.DockerClient, tag: str = BOOTSTRAP_BASE) -> None:
     """debootstrap a minimal bookworm from the machine's mirror and import it as ``tag``."""
     if shutil.which("debootstrap") is None:
-        _apt_install("debootstrap")
+        apt_install("debootstrap")
     mirror = apt_mirror()
     with tempfile.TemporaryDirectory(prefix="corral-debootstrap-", dir="/var/tmp") as tmp:
         root = Path(tmp) / "root"
@@ -154,14 +166,19 @@ def choose_base(client: docker.DockerClient, engine_started_here: bool) -> BaseI
     return BaseImage(BOOTSTRAP_BASE, "bootstrapped", time.monotonic() - began)
 
 
-def proxies_tag(client: docker.DockerClient, base: str) -> str:
-    """A tag that changes with the Dockerfile and with the base image it is built on."""
+def image_tag(client: docker.DockerClient, repo: str, folder: Path, base: str) -> str:
+    """A tag that changes with the files of ``folder`` and with the base image."""
     digest = hashlib.sha256()
-    for path in sorted((IMAGES_DIR / "proxies").rglob("*")):
+    for path in sorted(folder.rglob("*")):
         if path.is_file():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     digest.update(str(client.images.get(base).id).encode())
-    return f"{PROXIES_REPO}:{digest.hexdigest()[:12]}"
+    return f"{repo}:{digest.hexdigest()[:12]}"
+
+
+def proxies_tag(client: docker.DockerClient, base: str) -> str:
+    """A tag that changes with the Dockerfile and with the base image it is built on."""
+    return image_tag(client, PROXIES_REPO, IMAGES_DIR / "proxies", base)
 
 
 def ensure_proxies_image(client: docker.DockerClient, base: BaseImage) -> ProxiesImage:
@@ -185,12 +202,96 @@ def ensure_proxies_image(client: docker.DockerClient, base: BaseImage) -> Proxie
     return ProxiesImage(tag, base, built, time.monotonic() - began)
 
 
+def _python_base(client: docker.DockerClient, base: BaseImage) -> tuple[str, str]:
+    """A Python image derived from ``base``: built once per base and CA bundle, cached."""
+    with tempfile.TemporaryDirectory(prefix="corral-python-") as tmp:
+        context = Path(tmp)
+        shutil.copy(IMAGES_DIR / "python" / "Dockerfile", context / "Dockerfile")
+        bundle = HOST_CA_BUNDLE.read_bytes() if HOST_CA_BUNDLE.exists() else b""
+        (context / "host-ca-certificates.crt").write_bytes(bundle)
+        tag = image_tag(client, PYTHON_REPO, context, base.name)
+        if _has(client, tag):
+            return tag, f"derived from {base.name}, cached"
+        _build(client, str(context), "Dockerfile", tag, base.name)
+    remove_stale(client, PYTHON_REPO, keep=tag)
+    return tag, f"derived from {base.name}, built"
+
+
+def choose_python_base(
+    client: docker.DockerClient, base: BaseImage, engine_started_here: bool
+) -> tuple[str, str]:
+    """The BASE for deploy/docker/Dockerfile, and how it was obtained."""
+    forced = os.environ.get("CORRAL_CONFORMANCE_PYTHON_BASE")
+    if forced:
+        if not _has(client, forced):
+            client.images.pull(forced)
+        return forced, "env"
+    if _has(client, STOCK_PYTHON):
+        return STOCK_PYTHON, "stock"
+    offline = os.environ.get("CORRAL_CONFORMANCE_OFFLINE") == "1"
+    if not engine_started_here and not offline:
+        try:
+            client.images.pull(STOCK_PYTHON)
+            return STOCK_PYTHON, "pulled"
+        except DockerException:
+            pass
+    return _python_base(client, base)
+
+
+def _build(client: docker.DockerClient, path: str, dockerfile: str, tag: str, base: str) -> str:
+    """Build an image (the engine's layer cache applies); its id. A failure shows the log."""
+    try:
+        image, _ = client.images.build(
+            path=path,
+            dockerfile=dockerfile,
+            tag=tag,
+            buildargs={"BASE": base},
+            labels={LABEL: "1"},
+            rm=True,
+            forcerm=True,
+        )
+    except docker.errors.BuildError as error:
+        log = "".join(str(chunk.get("stream", chunk.get("error", ""))) for chunk in error.build_log)
+        raise RuntimeError(f"building {tag} failed: {error}\n{log[-6000:]}") from None
+    return str(image.id)
+
+
+@dataclass
+class CorralImage:
+    tag: str
+    base: str
+    how: str
+    seconds: float
+
+
+def build_corral_image(client: docker.DockerClient, python_base: str, how: str) -> CorralImage:
+    """deploy/docker/Dockerfile built from the repository, FROM ``python_base``.
+
+    Built on every run (the layer cache makes an unchanged tree cheap); the previous
+    build's image is removed when the tag moves to a new one.
+    """
+    began = time.monotonic()
+    previous = client.images.get(CORRAL_IMAGE).id if _has(client, CORRAL_IMAGE) else None
+    new = _build(client, str(ROOT), CORRAL_DOCKERFILE, CORRAL_IMAGE, python_base)
+    if previous is not None and previous != new:
+        try:
+            client.images.remove(previous, noprune=False)
+        except DockerException:
+            pass  # still used by a container: left for next time
+    return CorralImage(CORRAL_IMAGE, python_base, how, time.monotonic() - began)
+
+
 def remove_stale_proxies(client: docker.DockerClient, keep: str) -> list[str]:
     """Untag our earlier proxies builds (an image is deleted only when no tag is left)."""
+    return remove_stale(client, PROXIES_REPO, keep)
+
+
+def remove_stale(client: docker.DockerClient, repo: str, keep: str) -> list[str]:
+    """Untag our earlier builds in ``repo`` (an image is deleted when no tag is left)."""
     removed = []
-    for image in client.images.list(name=PROXIES_REPO, filters={"label": f"{LABEL}=1"}):
+    for image in client.images.list(name=repo, filters={"label": f"{LABEL}=1"}):
         for tag in image.tags:
-            if tag.startswith(PROXIES_REPO + ":") and tag != keep:
+            if tag.startswith(repo + ":") and tag != keep:
                 try:
                     client.images.remove(tag, noprune=False)
                     removed.append(tag)

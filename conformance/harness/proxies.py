@@ -7,6 +7,7 @@ cannot drift apart silently).
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import tempfile
@@ -27,17 +28,23 @@ from .images import LABEL
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEPLOY = ROOT / "deploy"
 NGINX_CONF = DEPLOY / "nginx" / "corral.conf"
+NGINX_ASYNC_CONF = DEPLOY / "nginx" / "corral-async.conf"
 HAPROXY_CFG = DEPLOY / "haproxy" / "haproxy.cfg"
 STUNNEL_CONF = DEPLOY / "stunnel" / "corral.conf"
 
 # The addresses the recipes are written with, which the suite replaces.
 NGINX_UPSTREAM = "127.0.0.1:8000"
-NGINX_STREAMING_UPSTREAM = "127.0.0.1:8001"
+# corral-async.conf's socket is not replaced: the suite mounts corral's socket folder at
+# this path, and checks that the file still names it.
+NGINX_ASYNC_SOCKET_DIR = "/run/corral"
+NGINX_ASYNC_UPSTREAM = f"unix:{NGINX_ASYNC_SOCKET_DIR}/corral.sock"
 HAPROXY_SERVER_1 = "127.0.0.1:8000"
 HAPROXY_SERVER_2 = "127.0.0.1:8001"
 HAPROXY_PROXY_SERVER = "127.0.0.1:8100"
 HAPROXY_LOG_TARGET = "log /dev/log local0"
 STUNNEL_CONNECT = "connect = 127.0.0.1:8000"
+# Debian's www-data group (a fixed id in base-passwd): nginx's workers run as www-data.
+WWW_DATA_GID = 33
 # How many containers to try when Docker loses the race for a published host port.
 PORT_RACE_ATTEMPTS = 5
 
@@ -152,8 +159,12 @@ class Stack:
         command: list[str],
         files: dict[str, str | Path],
         ports: list[int],
+        folders: dict[str, Path] | None = None,
     ) -> Proxy:
+        """Start a proxies-image container: ``files`` mounted read-only (text or a host
+        file), ``folders`` (inside -> host folder) read-only, ``ports`` published."""
         mounts = self._files(files)
+        mounts += [(str(host), inside) for inside, host in (folders or {}).items()]
         for attempt in range(PORT_RACE_ATTEMPTS):
             container = DockerContainer(self.image, labels=dict(RUN_LABELS))
             container.with_command(command)
@@ -180,23 +191,32 @@ class Stack:
 
     # ------------------------------------------------------------------ recipes
 
-    def nginx(self, upstream: str, streaming_upstream: str | None = None) -> Proxy:
-        conf = render(
-            NGINX_CONF,
-            {
-                NGINX_UPSTREAM: upstream,
-                NGINX_STREAMING_UPSTREAM: streaming_upstream or upstream,
-            },
-        )
+    def _nginx_files(self, conf: str, name: str) -> dict[str, str | Path]:
+        return {
+            f"/etc/nginx/conf.d/{name}": conf,
+            "/etc/nginx/tls/corral.crt": self.tls.crt,
+            "/etc/nginx/tls/corral.key": self.tls.key,
+        }
+
+    def nginx(self, upstream: str) -> Proxy:
+        """deploy/nginx/corral.conf (buffered) in front of corral at ``upstream``."""
+        conf = render(NGINX_CONF, {NGINX_UPSTREAM: upstream})
+        files = self._nginx_files(conf, "corral.conf")
+        proxy = self.start("nginx", ["nginx", "-g", "daemon off;"], files, [80, 443])
+        wait_ready(proxy, 80)
+        return proxy
+
+    def nginx_async(self, socket_dir: Path) -> Proxy:
+        """deploy/nginx/corral-async.conf (unbuffered) in front of corral listening on
+        ``socket_dir``/corral.sock, a folder mounted where the recipe expects it."""
+        conf = render(NGINX_ASYNC_CONF, {NGINX_ASYNC_UPSTREAM: NGINX_ASYNC_UPSTREAM})
+        files = self._nginx_files(conf, "corral-async.conf")
         proxy = self.start(
-            "nginx",
+            "nginx-async",
             ["nginx", "-g", "daemon off;"],
-            {
-                "/etc/nginx/conf.d/corral.conf": conf,
-                "/etc/nginx/tls/corral.crt": self.tls.crt,
-                "/etc/nginx/tls/corral.key": self.tls.key,
-            },
+            files,
             [80, 443],
+            folders={NGINX_ASYNC_SOCKET_DIR: socket_dir},
         )
         wait_ready(proxy, 80)
         return proxy
@@ -243,6 +263,10 @@ class Stack:
         """A container to send requests from (curl), so corral sees another address."""
         return self.start("client", ["sleep", "infinity"], {}, [])
 
+    def idle(self, files: dict[str, str | Path]) -> Proxy:
+        """A container that only holds ``files``, to run a program's check in (exec)."""
+        return self.start("check", ["sleep", "infinity"], files, [])
+
 
 class Proxies:
     """The proxy containers of one test; ``close`` stops them all."""
@@ -257,8 +281,11 @@ class Proxies:
         self.on_start(proxy)
         return proxy
 
-    def nginx(self, upstream: str, streaming_upstream: str | None = None) -> Proxy:
-        return self._keep(self.stack.nginx(upstream, streaming_upstream))
+    def nginx(self, upstream: str) -> Proxy:
+        return self._keep(self.stack.nginx(upstream))
+
+    def nginx_async(self, socket_dir: Path) -> Proxy:
+        return self._keep(self.stack.nginx_async(socket_dir))
 
     def haproxy(
         self,
@@ -275,12 +302,25 @@ class Proxies:
     def client(self) -> Proxy:
         return self._keep(self.stack.client_container())
 
+    def idle(self, files: dict[str, str | Path]) -> Proxy:
+        return self._keep(self.stack.idle(files))
+
     def close(self) -> None:
         for proxy in self.started:
             try:
                 proxy.stop()
             except Exception:
                 pass
+
+
+def socket_folder(parent: Path, group: int = WWW_DATA_GID) -> Path:
+    """A folder for corral's unix socket as corral-async.conf's README sets it up: owned by
+    nginx's group, setgid (so the socket corral creates there belongs to that group too),
+    closed to others. corral then binds with --umask 007."""
+    folder = Path(tempfile.mkdtemp(prefix="corral-sock-", dir=parent))
+    os.chown(folder, -1, group)
+    folder.chmod(0o2750)
+    return folder
 
 
 def raw_request(
