@@ -141,7 +141,7 @@ def _stream(host: str, port: int, path: str, out: list[tuple[float, float, int, 
 
 
 def _corral_on_socket(worker: str, stack: Stack, corrals: StartCorral, *extra: str) -> Path:
-    """corral on a unix socket in a folder set up as corral-async.conf's README says."""
+    """corral on a unix socket in a folder set up as the nginx page (docs/deploy/nginx.md) says."""
     folder = socket_folder(stack.folder)
     corrals(worker, f"unix:{folder}/corral.sock", "--umask", "007", *extra)
     return folder

@@ -314,7 +314,7 @@ class Proxies:
 
 
 def socket_folder(parent: Path, group: int = WWW_DATA_GID) -> Path:
-    """A folder for corral's unix socket as corral-async.conf's README sets it up: owned by
+    """A folder for corral's unix socket as docs/deploy/nginx.md sets it up: owned by
     nginx's group, setgid (so the socket corral creates there belongs to that group too),
     closed to others. corral then binds with --umask 007."""
     folder = Path(tempfile.mkdtemp(prefix="corral-sock-", dir=parent))
