@@ -200,9 +200,9 @@ class Arbiter:
         if self.metrics is not None:
             self.metrics.start(self.log, self._leave_for_metrics)
         self._log_config()
-        if self.cfg.pidfile:
-            self._write_pidfile(self.cfg.pidfile)
         try:
+            if self.cfg.pidfile:  # (in the try: a pid file it cannot write still cleans up)
+                self._write_pidfile(self.cfg.pidfile)
             self.cfg.when_ready(self)
             self._manage_workers()
             code = self._loop()
@@ -467,7 +467,9 @@ class Arbiter:
     def _leave_for_metrics(self) -> None:
         """In the metrics endpoint's process: it holds nothing of the master's but logs."""
         self._leave_master()
-        for listener in self.listeners:
+        set_title("metrics", self.proc_name)  # not "master": pgrep tells them apart
+        kept = self._reload.previous.listeners if self._reload is not None else []
+        for listener in [*self.listeners, *kept]:
             listener.sock.close()  # (else a stopped server's port would still queue clients)
         self.ports.close()
 
@@ -481,7 +483,7 @@ class Arbiter:
                 return
             child = self.children.pop(pid, None)
             if child is None:
-                if self.metrics is not None and self.metrics.reaped(pid):
+                if self.metrics is not None and self.metrics.reaped(pid, self._stopping):
                     continue  # the metrics endpoint's process: started again by the loop
                 if pid == self.reexec_pid:
                     reexec.failed(self, pid, status)

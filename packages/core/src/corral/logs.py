@@ -724,6 +724,27 @@ def _own(handler: logging.Handler) -> logging.Handler:
     return handler
 
 
+# Handlers that stay on the error log whatever logging configuration is (re)activated: a
+# configuration naming the logger would drop them (statsd's log-line counter, metrics/).
+_KEPT_ON_ERROR_LOG: list[logging.Handler] = []
+
+
+def keep_on_error_log(handler: logging.Handler) -> None:
+    """Attach ``handler`` to the error log now and after every later activation (a HUP)."""
+    if handler not in _KEPT_ON_ERROR_LOG:
+        _KEPT_ON_ERROR_LOG.append(handler)
+    logger = logging.getLogger(logconfig.ERROR_LOGGER_NAME)
+    if handler not in logger.handlers:
+        logger.addHandler(handler)
+
+
+def release_from_error_log(handler: logging.Handler) -> None:
+    """Undo :func:`keep_on_error_log`."""
+    if handler in _KEPT_ON_ERROR_LOG:
+        _KEPT_ON_ERROR_LOG.remove(handler)
+    logging.getLogger(logconfig.ERROR_LOGGER_NAME).removeHandler(handler)
+
+
 def _all_loggers() -> list[logging.Logger]:
     registry = logging.Logger.manager.loggerDict.values()
     return [
@@ -884,6 +905,9 @@ class Logs:
             else:
                 for handler in handlers:
                     logger.addHandler(_own(handler))
+        for handler in _KEPT_ON_ERROR_LOG:
+            if handler not in self._logger.handlers:
+                self._logger.addHandler(handler)
         access = self._access_logger
         if self._via_logging:
             self._access_on = access.isEnabledFor(logging.INFO) and access.hasHandlers()

@@ -26,7 +26,11 @@ def rss_kib(pid: int) -> int:
 
 
 def run_corral(
-    *args: str, cwd: object = None, prefix: tuple[str, ...] = (), timeout: float = 30
+    *args: str,
+    cwd: object = None,
+    prefix: tuple[str, ...] = (),
+    timeout: float = 30,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``[PREFIX...] python -m corral ARGS`` to the end (a command that must exit by
     itself: a start-up error, ``--check-config``, ``-D``); its output as text."""
@@ -36,6 +40,7 @@ def run_corral(
         capture_output=True,
         text=True,
         timeout=timeout,
+        env=env,
     )
 
 

@@ -135,3 +135,12 @@ def test_python_dash_m_corral_runs(tmp_path):
     # CorralProcess runs "python -m corral"; the console script is the same main().
     with CorralProcess("behaviours:app") as server:
         assert _get(server, "/hello").body == b"hello"
+
+
+def test_a_pid_file_that_cannot_be_written_leaves_no_socket_file_behind(tmp_path):
+    from corral_testing.process import assert_clean_error, run_corral
+
+    sock = tmp_path / "corral.sock"
+    result = run_corral("-b", f"unix:{sock}", "--pid", str(tmp_path / "no" / "pid"), "echo:app")
+    assert_clean_error(result, 1, "cannot write pid file")
+    assert not sock.exists()

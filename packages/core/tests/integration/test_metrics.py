@@ -535,3 +535,88 @@ def test_malformed_metrics_address(flags, message):
     result = run_corral(*flags, "behaviours:app")
     assert_clean_error(result, 2, message)
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+# --------------------------------------------------------------------------------------
+# Metrics beside the other features
+
+
+def test_a_config_file_that_imports_prometheus_client_first_still_gets_the_metrics(
+    corral, tmp_path
+) -> None:
+    """prometheus_client's own recipe for Gunicorn is a config file that imports it; it is
+    imported before corral sets the multiprocess directory, and must still write there."""
+    conf = tmp_path / "corral.conf.py"
+    conf.write_text("from prometheus_client import multiprocess  # noqa: F401\n")
+    server = corral("-c", str(conf), "--metrics-bind", "127.0.0.1:0", "behaviours:app")
+    endpoint = Endpoint(server)
+    results = many_requests(server.host, server.port, [_get("/hello")] * 3)
+    assert [r.status for r in results] == [200] * 3
+    endpoint.wait_value(3, "corral_requests_total", method="GET", status="2xx")
+
+
+def test_the_statsd_log_counter_survives_a_reload_of_a_logging_config(
+    corral, udp, tmp_path
+) -> None:
+    """A logging configuration that names gunicorn.error replaces its handlers at every
+    (re)activation: the statsd log-line counter must be put back each time."""
+    import json
+
+    config = tmp_path / "logging.json"
+    config.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "handlers": {"h": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr"}},
+                "loggers": {"gunicorn.error": {"handlers": ["h"], "level": "INFO"}},
+            }
+        )
+    )
+    port = udp.sock.getsockname()[1]
+    server = corral(
+        "--log-config-json", str(config), "--statsd-host", f"127.0.0.1:{port}",
+        "behaviours:app", wait_workers=1,
+    )  # fmt: skip
+    exception = "gunicorn.log.exception:1|c|@1.0"
+    results = many_requests(server.host, server.port, [_get("/raise")])
+    assert [r.status for r in results] == [500]
+    udp.wait(lambda seen: seen[exception] == 1, "the exception counted")
+    old = server.worker_pids()
+    os.kill(server.pid, signal.SIGHUP)
+    server.wait_log("Reload complete", PATIENCE)
+    until(lambda: not set(server.worker_pids()) & set(old), PATIENCE, "the old worker gone")
+    results = many_requests(server.host, server.port, [_get("/raise")])
+    assert [r.status for r in results] == [500]
+    udp.wait(lambda seen: seen[exception] == 2, "the exception counted after the reload")
+
+
+def test_the_endpoint_process_is_titled_and_shrugs_off_the_masters_signals(corral) -> None:
+    server = corral("--name", "shop", "--metrics-bind", "127.0.0.1:0", "behaviours:app")
+    endpoint = Endpoint(server)
+
+    def title() -> str:
+        with open(f"/proc/{endpoint.pid}/cmdline", "rb") as f:
+            return f.read().rstrip(b"\0").decode().replace("\0", " ")
+
+    until(lambda: title() == "corral: metrics [shop]", PATIENCE, "the endpoint titled")
+    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGUSR1, signal.SIGTTIN):
+        os.kill(endpoint.pid, sig)  # e.g. pkill -HUP -f corral, Ctrl-C to the group
+    assert endpoint.value("corral_workers") == 1  # still there, and answering
+    assert alive(endpoint.pid)
+    assert "metrics endpoint's process" not in server.log
+
+
+def test_an_unusable_prometheus_multiproc_dir_is_one_line(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(afile)}
+    result = run_corral("--metrics-bind", "127.0.0.1:0", "behaviours:app", env=env)
+    assert_clean_error(result, 1, f"--metrics-bind: cannot use PROMETHEUS_MULTIPROC_DIR '{afile}'")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize("flag", ["--statsd-prefix", "--dogstatsd-tags"])
+def test_a_non_ascii_statsd_name_is_one_line(flag):
+    result = run_corral("--statsd-host", "127.0.0.1:9", flag, "café", "behaviours:app")
+    assert_clean_error(result, 2, f"{flag}: expected printable ASCII characters only")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -1559,7 +1559,7 @@ reached, stops corral at start; a metric that cannot be sent later is dropped.
         section="Logging",
         flags=("--statsd-prefix",),
         metavar="STATSD_PREFIX",
-        validator=v.raw_string,
+        validator=v.ascii_string,
         type_doc="str",
         default="",
         doc="""
@@ -1571,7 +1571,7 @@ A prefix for the statsd metric names (a `.` is added after it if it has none).
         section="Logging",
         flags=("--dogstatsd-tags",),
         metavar="DOGSTATSD_TAGS",
-        validator=v.raw_string,
+        validator=v.ascii_string,
         type_doc="str",
         default="",
         doc="""

@@ -112,6 +112,14 @@ def raw_string(value: object) -> str:
     return value
 
 
+def ascii_string(value: object) -> str:
+    """A string of printable ASCII only (a statsd datagram's names and tags)."""
+    text = raw_string(value)
+    if not (text.isascii() and text.isprintable()):
+        raise ValueError(f"expected printable ASCII characters only, got {text!r}")
+    return text
+
+
 def choice(choices: Sequence[str]) -> Validator:
     """One of ``choices``, compared case-insensitively; returns the canonical spelling."""
     canonical = {c.lower(): c for c in choices}

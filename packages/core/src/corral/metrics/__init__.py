@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from ..errors import BindError, UsageError
 from ..heartbeat import RETIRE_CAUSES
+from ..logs import keep_on_error_log, release_from_error_log
 from .statsd import BACKLOG
 
 _RESPAWN_PAUSE = 1.0  # seconds between two starts of the exporter process
@@ -145,8 +146,8 @@ class Metrics:
             from .statsd import LogCounter
 
             self._log_counter = LogCounter(self.statsd)
-            self._logger = log.error_logger
-            self._logger.addHandler(self._log_counter)
+            # Kept there across a HUP's logging configuration, which drops other handlers.
+            keep_on_error_log(self._log_counter)
         self._leave_master = leave_master
         self._log = log
         if self.listener is not None:
@@ -183,11 +184,13 @@ class Metrics:
         ):
             self._start_exporter()
 
-    def reaped(self, pid: int) -> bool:
-        """``pid`` ended: was it the exporter? (The next :meth:`tick` starts another.)"""
+    def reaped(self, pid: int, stopping: bool = False) -> bool:
+        """``pid`` ended: was it the exporter? (The next :meth:`tick` starts another.) While
+        the master stops, a signal to the whole process group ends it too: no warning."""
         if pid and pid == self.exporter_pid:
             self.exporter_pid = 0
-            self._log.warning("The metrics endpoint's process (pid:%s) exited", pid)
+            if not stopping:
+                self._log.warning("The metrics endpoint's process (pid:%s) exited", pid)
             return True
         return False
 
@@ -213,7 +216,7 @@ class Metrics:
             self.instruments.directory.remove()
             self.instruments = None
         if self._log_counter is not None:
-            self._logger.removeHandler(self._log_counter)
+            release_from_error_log(self._log_counter)
             self._log_counter.close()
             self._log_counter = None
         if self.statsd is not None:

@@ -33,9 +33,15 @@ def run(sock: socket.socket, path: str, ppid: int) -> None:
     """In the forked child: serve scrapes of ``path``'s files until the master ``ppid`` goes."""
     from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGCHLD):
+    # TERM (from the master's close()) ends it; the signals an operator sends the master
+    # (HUP, INT from a terminal's Ctrl-C to the whole group...) are not for it: it goes when
+    # the master goes.
+    for sig in (signal.SIGTERM, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
-    for sig in (signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH):
+    for sig in (
+        *(signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTTIN, signal.SIGTTOU),
+        *(signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH),
+    ):
         signal.signal(sig, signal.SIG_IGN)
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=path)  # type: ignore[no-untyped-call]

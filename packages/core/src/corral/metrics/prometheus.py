@@ -20,6 +20,8 @@ import shutil
 import tempfile
 from typing import Any
 
+from ..errors import ConfigError
+
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 _OURS = "CORRAL_METRICS_DIR"  # the directory this corral made (a USR2 master makes its own)
 
@@ -35,12 +37,19 @@ class Directory:
 
     def __init__(self) -> None:
         given = os.environ.get(ENV)
-        if given and given != os.environ.get(_OURS):
-            self.path, self.owned = given, False
-            os.makedirs(given, exist_ok=True)
-        else:
-            self.path, self.owned = tempfile.mkdtemp(prefix="corral-metrics-"), True
-            os.environ[ENV] = os.environ[_OURS] = self.path
+        try:
+            if given and given != os.environ.get(_OURS):
+                self.path, self.owned = given, False
+                os.makedirs(given, exist_ok=True)
+                if not os.access(given, os.W_OK | os.X_OK):
+                    raise PermissionError(13, "not writable")
+            else:
+                self.path, self.owned = tempfile.mkdtemp(prefix="corral-metrics-"), True
+                os.environ[ENV] = os.environ[_OURS] = self.path
+        except OSError as exc:
+            where = f"{ENV} '{given}'" if given else "a temporary folder for the metrics"
+            raise ConfigError(f"--metrics-bind: cannot use {where}: {exc.strerror}") from None
+        _multiprocess_values()
 
     def remove(self) -> None:
         if self.owned:
@@ -48,6 +57,18 @@ class Directory:
             for name in (ENV, _OURS):
                 if os.environ.get(name) == self.path:
                     del os.environ[name]
+
+
+def _multiprocess_values() -> None:
+    """prometheus_client picks where its values live (this process's memory, or the files
+    of ``PROMETHEUS_MULTIPROC_DIR``) when it is first imported. A config file, a logger
+    class or an embedding program may have imported it before the directory was set: make
+    it choose again, now, so corral's metrics (and the application's) reach the files."""
+    import sys
+
+    values: Any = sys.modules.get("prometheus_client.values")
+    if values is not None:
+        values.ValueClass = values.get_value_class()
 
 
 class Instruments:
