@@ -5,7 +5,9 @@
 :func:`install` makes a fresh virtual environment and installs a requirement from that
 folder only (``--no-index``), so the packages must plug together through their metadata
 alone; :func:`serves_demo` runs the installed ``corral`` with the demo application, and
-:func:`get_root` asks a started server for ``/``.
+:func:`get_root` asks a started server for ``/``. :func:`user_shell` lays out a folder like
+a clone's root with a fresh virtual environment first on ``PATH``, where the README's
+commands run as a user would run them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,20 @@ import tomllib
 WORKSPACE = Path(__file__).resolve().parents[4]
 PACKAGES = WORKSPACE / "packages"
 _LISTENING = re.compile(r"Listening at: http://([\d.]+):(\d+)")
+
+
+def user_shell(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
+    """(root, venv, env): ``root`` laid out like a clone's (``packages/`` is the
+    workspace's), ``venv`` a fresh virtual environment, ``env`` the environment with it first
+    on ``PATH`` (so ``python3`` is its interpreter) and none of this process's venv."""
+    root = tmp_path / "clone"
+    root.mkdir()
+    (root / "packages").symlink_to(PACKAGES)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = f"{venv / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
+    return root, venv, env
 
 
 def _pip(*args: str, python: str = sys.executable, timeout: float = 300) -> None:

@@ -13,11 +13,10 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 
 import pytest
 from corral_testing.docblocks import WORKSPACE, commands, named
-from corral_testing.install import get_root
+from corral_testing.install import get_root, user_shell
 
 README = WORKSPACE / "README.md"
 QUICKSTART = WORKSPACE / "docs" / "index.md"
@@ -30,13 +29,7 @@ def test_the_quickstart_shows_the_readme_demo_command():
 @pytest.mark.slow
 def test_the_readme_demo_command_serves_the_demo(tmp_path):
     (line,) = commands(named(README, "demo"))
-    root = tmp_path / "clone"
-    root.mkdir()
-    (root / "packages").symlink_to(WORKSPACE / "packages")
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    env["PATH"] = f"{venv / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
+    root, venv, env = user_shell(tmp_path)
     env["CORRAL_CMD_ARGS"] = "-b 127.0.0.1:0"
     proc = subprocess.Popen(
         ["bash", "-c", line],

@@ -9,12 +9,10 @@ come from the package index, as they would for a user.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 from corral_testing.docblocks import WORKSPACE, commands, named
-from corral_testing.install import serves_demo
+from corral_testing.install import serves_demo, user_shell
 
 README = WORKSPACE / "README.md"
 QUICKSTART = WORKSPACE / "docs" / "index.md"
@@ -36,13 +34,7 @@ def test_the_readme_install_lines_install_every_extra(tmp_path):
         "'corral[eventlet]'",
         "'corral[proxy]'",
     ]
-    root = tmp_path / "clone"
-    root.mkdir()
-    (root / "packages").symlink_to(WORKSPACE / "packages")
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    env["PATH"] = f"{venv / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"
+    root, venv, env = user_shell(tmp_path)
     for line in lines:
         result = subprocess.run(
             ["bash", "-c", line], cwd=root, env=env, capture_output=True, text=True, timeout=600
