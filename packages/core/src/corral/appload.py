@@ -70,6 +70,17 @@ def describe_error(exc: BaseException) -> str:
     return f"{text} ({where})" if where else text
 
 
+def load_application(
+    app_uri: str | None, loader: Callable[[], Any] | None = None
+) -> Callable[..., Any]:
+    """The application to serve: ``loader()`` for a program embedding corral (corral.app),
+    else the callable ``app_uri`` names (in the master with --preload, else in each worker)."""
+    if loader is not None:
+        return loader()  # type: ignore[no-any-return]
+    assert app_uri is not None  # cli.prepare() refuses a configuration without one
+    return load_app(app_uri)
+
+
 def load_app(uri: str) -> Callable[..., Any]:
     """Import and return the WSGI callable named by ``uri``."""
     module_name, name, args, kwargs = parse_app_uri(uri)

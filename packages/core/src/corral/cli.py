@@ -137,7 +137,7 @@ def serve(
     ``Application.run()`` with its own: --print-config, --check-config, --preload, then the
     arbiter until it stops (its exit code). ``loader`` returns the application (None:
     import cfg.app_uri); ``label`` names it in --check-config's line."""
-    from .appload import load_app
+    from .appload import load_application
     from .arbiter import Arbiter
 
     # --print-config goes on to --check-config's checks, as Gunicorn's does.
@@ -145,14 +145,8 @@ def serve(
         return 1
     startup = prepare(cfg, embedded=loader is not None)
 
-    def load() -> Any:
-        if loader is not None:
-            return loader()
-        assert cfg.app_uri is not None  # prepare() refuses a configuration without one
-        return load_app(cfg.app_uri)
-
     if cfg.check_config or cfg.print_config:
-        load()
+        load_application(cfg.app_uri, loader)
         if cfg.print_config:
             return 0
         what = label or cfg.app_uri
@@ -168,7 +162,7 @@ def serve(
         if cfg.preload_app:
             # Gevent and eventlet workers monkey-patch the master before the app is imported.
             getattr(startup.worker_class, "prepare_master", lambda cfg: None)(cfg)
-            app = load()
+            app = load_application(cfg.app_uri, loader)
         arbiter = Arbiter(
             cfg, startup.logs, startup.worker_class, app, tls=startup.tls, metrics=metrics
         )

@@ -19,7 +19,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from .. import privileges
-from ..appload import load_app
+from ..appload import load_application
 from ..config import settings as default_hooks
 from ..errors import AppImportError
 from ..heartbeat import RETIRE_MAX_REQUESTS, RETIRE_RELOAD, Heartbeat
@@ -183,8 +183,7 @@ class BaseWorker:
     def load_wsgi(self) -> None:
         if self.wsgi is None:
             try:
-                loader = self.ctx.loader
-                self.wsgi = loader() if loader is not None else load_app(self.ctx.cfg.app_uri)
+                self.wsgi = load_application(self.ctx.cfg.app_uri, self.ctx.loader)
             except AppImportError as exc:
                 self.log.error("%s", exc)
                 sys.exit(APP_LOAD_ERROR)
